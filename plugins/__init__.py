@@ -1,0 +1,1 @@
+"""Member and alumni plugins for Dynamics 365 / Dataverse, as Azure Functions."""

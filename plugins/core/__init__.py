@@ -1,0 +1,1 @@
+"""Cross-cutting pieces shared by every plugin: schema, settings, events, logging."""

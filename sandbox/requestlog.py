@@ -1,0 +1,58 @@
+"""A record of every request the sandbox answered, for tests and benchmarks to count."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    status: int
+    duration_ms: float
+    at: float
+
+
+class RequestLog:
+    """Thread-safe list of answered requests with counting helpers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LoggedRequest] = []
+
+    def add(self, method: str, path: str, status: int, duration_ms: float) -> None:
+        with self._lock:
+            self._entries.append(LoggedRequest(method, path, status, duration_ms, time.time()))
+
+    def entries(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def count(self, method: str | None = None, prefix: str = "") -> int:
+        """Requests whose method matches (any when None) and whose path starts with prefix."""
+        return sum(
+            1
+            for e in self.entries()
+            if (method is None or e.method == method) and e.path.startswith(prefix)
+        )
+
+    def counts(self) -> dict[str, int]:
+        """``"GET /api/data/v9.2/contacts": 3``-style totals."""
+        return dict(Counter(f"{e.method} {e.path}" for e in self.entries()))
+
+    def as_json(self) -> dict[str, object]:
+        entries = self.entries()
+        return {
+            "total": len(entries),
+            "counts": dict(Counter(f"{e.method} {e.path}" for e in entries)),
+            "by_method": dict(Counter(e.method for e in entries)),
+            "by_status": {str(k): v for k, v in Counter(e.status for e in entries).items()},
+        }
