@@ -1,0 +1,1 @@
+"""Benchmarks that run against an in-process sandbox and print figures and ratios."""
