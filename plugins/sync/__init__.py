@@ -1,0 +1,1 @@
+"""Keeping the member register current: registry enrichment and lifecycle (seed 002)."""
