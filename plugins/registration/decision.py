@@ -1,0 +1,373 @@
+"""The registration decision of seed 001 (pure).
+
+From what is known about a registration (its validation problems, the match, the matched
+person's categories, what the registries said and whether the institution's alumni rule
+holds) the decision returns the status to write, a reason code, a human-readable
+explanation, the evidence used, and what must happen to the person and the review task.
+
+The full table, case by case:
+
+=========================================  ===========================  =====================
+situation                                  status                       person / task
+=========================================  ===========================  =====================
+registration no longer Received            (unchanged)                  nothing
+required field missing / invalid value     NotApproved                  nothing else written
+match conflict                             NotApproved                  review task
+matched, has Registered alumnus            ApprovedRegisteredAlumnus    details updated
+matched, has Alumnus                       ApprovedAlumnus              + Registered alumnus
+matched, neither category                  NotApproved                  review task
+no match, registries: alumnus              ApprovedAlumnus              created, + Alumnus,
+                                                                        + Registered alumnus
+no match, rule holds on self-declaration  ApprovedAlumnus              created from form
+no match, registries know, rule fails      NotApproved                  created, review task
+no match, no registry knows the person     NotApproved                  created from form,
+                                                                        review task
+unregistration, terminate membership       Unregistered                 - Registered alumnus,
+                                                                        no communication
+unregistration, keep membership            person's current status      no communication
+unregistration, nobody matches             NotApproved                  review task
+admin sets ApprovedManually                (kept)                       + Registered alumnus,
+                                                                        task closed
+admin sets Denied                          (kept)                       task closed
+=========================================  ===========================  =====================
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .matching import Match, MatchKind
+from .model import SWEDISH_NAMES, Category, Kind, Person, Registration, Status
+
+
+class Reason(StrEnum):
+    """Why a registration got its status; written to the registration with the status."""
+
+    ALREADY_PROCESSED = "already-processed"
+    INVALID_REGISTRATION = "invalid-registration"
+    MATCH_CONFLICT = "match-conflict"
+    MATCHED_REGISTERED_ALUMNUS = "matched-registered-alumnus"
+    MATCHED_ALUMNUS = "matched-alumnus"
+    MATCHED_NOT_ALUMNUS = "matched-not-alumnus"
+    CREATED_ALUMNUS = "created-alumnus"
+    CREATED_SELF_DECLARED = "created-self-declared-alumnus"
+    CREATED_NOT_ALUMNUS = "created-not-alumnus"
+    UNKNOWN_TO_REGISTRIES = "unknown-to-registries"
+    UNREGISTERED = "unregistered-terminated-membership"
+    COMMUNICATION_WITHDRAWN = "unregistered-communication-only"
+    UNREGISTRATION_NO_PERSON = "unregistration-person-not-found"
+    ADMIN_APPROVED = "approved-manually"
+    ADMIN_DENIED = "denied"
+
+
+class RegistryAnswer(StrEnum):
+    """What the registries said about an unmatched person."""
+
+    NOT_ASKED = "not-asked"
+    NOT_FOUND = "not-found"
+    FOUND = "found"
+
+
+class PersonAction(StrEnum):
+    NONE = "none"
+    UPDATE = "update"
+    CREATE_FROM_REGISTRY = "create-from-registry"
+    CREATE_FROM_REGISTRATION = "create-from-registration"
+
+
+class TaskAction(StrEnum):
+    NONE = "none"
+    OPEN = "open"
+    CLOSE = "close"
+
+
+class Eligibility(BaseModel):
+    """The institution's alumni rule, evaluated: the verdict and the facts it rested on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    eligible: bool
+    rule: str
+    evidence: tuple[str, ...] = ()
+
+
+class Facts(BaseModel):
+    """Everything the decision may look at, gathered by the service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    registration: Registration
+    problems: tuple[str, ...] = ()
+    match: Match | None = None
+    registry: RegistryAnswer = RegistryAnswer.NOT_ASKED
+    registry_source: str | None = None
+    eligibility: Eligibility | None = None
+
+
+class Decision(BaseModel):
+    """What to write. ``status`` None means the registration is left as it is."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Status | None
+    reason: Reason
+    explanation: str
+    evidence: dict[str, Any] = {}
+    person: PersonAction = PersonAction.NONE
+    person_id: str | None = None
+    add_categories: frozenset[Category] = frozenset()
+    remove_categories: frozenset[Category] = frozenset()
+    task: TaskAction = TaskAction.NONE
+    stop_communication: bool = False
+    unregister_other_registrations: bool = False
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.status is not None or self.task is not TaskAction.NONE
+
+
+def _label(status: Status) -> str:
+    return f"{status.value} ({SWEDISH_NAMES[status]})"
+
+
+def decide(facts: Facts) -> Decision:
+    """The status of a registration or unregistration that is still ``Received``."""
+    reg = facts.registration
+    if reg.status is not Status.RECEIVED:
+        return Decision(
+            status=None,
+            reason=Reason.ALREADY_PROCESSED,
+            explanation=f"The registration is already {reg.status}; nothing to do.",
+        )
+    if facts.problems:
+        return Decision(
+            status=Status.NOT_APPROVED,
+            reason=Reason.INVALID_REGISTRATION,
+            explanation="The registration cannot be checked automatically: "
+            + "; ".join(facts.problems)
+            + ". It waits for manual review; nothing else was changed.",
+            evidence={"problems": list(facts.problems)},
+        )
+    match = facts.match
+    if match is None:
+        raise ValueError("a valid registration needs a match result")
+    if match.kind is MatchKind.CONFLICT:
+        return Decision(
+            status=Status.NOT_APPROVED,
+            reason=Reason.MATCH_CONFLICT,
+            explanation=(
+                f"Matching found a conflict ({match.conflict}); the registration is not "
+                "linked to anyone and waits for manual review."
+            ),
+            evidence={"conflict": str(match.conflict), "candidates": list(match.candidate_ids)},
+            task=TaskAction.OPEN,
+        )
+    if reg.kind is Kind.UNREGISTRATION:
+        return _unregistration(reg, match)
+    if match.kind is MatchKind.ONE and match.person is not None:
+        return _matched(match.person, match)
+    return _unmatched(facts)
+
+
+def _matched(person: Person, match: Match) -> Decision:
+    evidence: dict[str, Any] = {
+        "person": person.id,
+        "matched_by": list(match.matched_by),
+        "categories": sorted(c.value for c in person.categories),
+    }
+    if Category.REGISTERED_ALUMNUS in person.categories:
+        return Decision(
+            status=Status.APPROVED_REGISTERED_ALUMNUS,
+            reason=Reason.MATCHED_REGISTERED_ALUMNUS,
+            explanation=(
+                f"Matched an existing person by {' and '.join(match.matched_by)} who is already "
+                f"a registered alumnus: {_label(Status.APPROVED_REGISTERED_ALUMNUS)}; "
+                "their details were updated from the registration."
+            ),
+            evidence=evidence,
+            person=PersonAction.UPDATE,
+            person_id=person.id,
+        )
+    if Category.ALUMNUS in person.categories:
+        return Decision(
+            status=Status.APPROVED_ALUMNUS,
+            reason=Reason.MATCHED_ALUMNUS,
+            explanation=(
+                f"Matched an existing person by {' and '.join(match.matched_by)} with the "
+                f"category Alumnus: {_label(Status.APPROVED_ALUMNUS)}; the person is now a "
+                "registered alumnus."
+            ),
+            evidence=evidence,
+            person=PersonAction.UPDATE,
+            person_id=person.id,
+            add_categories=frozenset({Category.REGISTERED_ALUMNUS}),
+        )
+    return Decision(
+        status=Status.NOT_APPROVED,
+        reason=Reason.MATCHED_NOT_ALUMNUS,
+        explanation=(
+            f"Matched an existing person by {' and '.join(match.matched_by)} who has neither "
+            f"Alumnus nor Registered alumnus: {_label(Status.NOT_APPROVED)}, waiting for manual "
+            "review (this is not a rejection)."
+        ),
+        evidence=evidence,
+        person_id=person.id,
+        task=TaskAction.OPEN,
+    )
+
+
+def _unmatched(facts: Facts) -> Decision:
+    eligibility = facts.eligibility
+    evidence: dict[str, Any] = {"registry": facts.registry.value}
+    if facts.registry_source:
+        evidence["registry_source"] = facts.registry_source
+    if eligibility is not None:
+        evidence["rule"] = eligibility.rule
+        evidence["rule_evidence"] = list(eligibility.evidence)
+
+    if facts.registry is RegistryAnswer.FOUND and eligibility is not None and eligibility.eligible:
+        return Decision(
+            status=Status.APPROVED_ALUMNUS,
+            reason=Reason.CREATED_ALUMNUS,
+            explanation=(
+                f"No existing person matched. {facts.registry_source or 'The registries'} know "
+                f"the person and the alumni rule holds ({eligibility.rule}): "
+                f"{_label(Status.APPROVED_ALUMNUS)}; the person was created as a registered "
+                "alumnus."
+            ),
+            evidence=evidence,
+            person=PersonAction.CREATE_FROM_REGISTRY,
+            add_categories=frozenset({Category.ALUMNUS, Category.REGISTERED_ALUMNUS}),
+        )
+    if facts.registry is not RegistryAnswer.FOUND and eligibility is not None and (
+        eligibility.eligible
+    ):
+        return Decision(
+            status=Status.APPROVED_ALUMNUS,
+            reason=Reason.CREATED_SELF_DECLARED,
+            explanation=(
+                "No existing person matched and no registry knows the person, but the "
+                "institution accepts a self-declared alumnus: "
+                f"{_label(Status.APPROVED_ALUMNUS)}; the person was created from the form."
+            ),
+            evidence=evidence,
+            person=PersonAction.CREATE_FROM_REGISTRATION,
+            add_categories=frozenset({Category.ALUMNUS, Category.REGISTERED_ALUMNUS}),
+        )
+    if facts.registry is RegistryAnswer.FOUND:
+        rule = eligibility.rule if eligibility else "no rule"
+        return Decision(
+            status=Status.NOT_APPROVED,
+            reason=Reason.CREATED_NOT_ALUMNUS,
+            explanation=(
+                f"No existing person matched. {facts.registry_source or 'The registries'} know "
+                f"the person, but the alumni rule does not hold ({rule}): "
+                f"{_label(Status.NOT_APPROVED)}; the person was created and waits for manual "
+                "review."
+            ),
+            evidence=evidence,
+            person=PersonAction.CREATE_FROM_REGISTRY,
+            task=TaskAction.OPEN,
+        )
+    return Decision(
+        status=Status.NOT_APPROVED,
+        reason=Reason.UNKNOWN_TO_REGISTRIES,
+        explanation=(
+            "No existing person matched and no registry knows the person"
+            + (" (no identity number was given)" if facts.registry is RegistryAnswer.NOT_ASKED
+               else "")
+            + f": {_label(Status.NOT_APPROVED)}; the person was created from the form and waits "
+            "for manual review."
+        ),
+        evidence=evidence,
+        person=PersonAction.CREATE_FROM_REGISTRATION,
+        task=TaskAction.OPEN,
+    )
+
+
+def _unregistration(reg: Registration, match: Match) -> Decision:
+    person = match.person
+    if match.kind is not MatchKind.ONE or person is None:
+        return Decision(
+            status=Status.NOT_APPROVED,
+            reason=Reason.UNREGISTRATION_NO_PERSON,
+            explanation=(
+                "An unregistration arrived but no person matches it: "
+                f"{_label(Status.NOT_APPROVED)}, waiting for manual review."
+            ),
+            evidence={"candidates": list(match.candidate_ids)},
+            task=TaskAction.OPEN,
+        )
+    evidence = {"person": person.id, "matched_by": list(match.matched_by)}
+    if reg.terminate_membership:
+        return Decision(
+            status=Status.UNREGISTERED,
+            reason=Reason.UNREGISTERED,
+            explanation=(
+                "The alumnus unregistered and ticked 'terminate membership': "
+                f"{_label(Status.UNREGISTERED)}; Registered alumnus was removed, the person is "
+                "kept and receives no alumni communication."
+            ),
+            evidence=evidence,
+            person=PersonAction.UPDATE,
+            person_id=person.id,
+            remove_categories=frozenset({Category.REGISTERED_ALUMNUS}),
+            stop_communication=True,
+            unregister_other_registrations=True,
+        )
+    keeps = (
+        Status.APPROVED_REGISTERED_ALUMNUS
+        if Category.REGISTERED_ALUMNUS in person.categories
+        else Status.NOT_APPROVED
+    )
+    return Decision(
+        status=keeps,
+        reason=Reason.COMMUNICATION_WITHDRAWN,
+        explanation=(
+            "The alumnus unregistered without terminating the membership: they stay in the "
+            f"register as {_label(keeps)} and receive no alumni communication."
+        ),
+        evidence=evidence,
+        person=PersonAction.UPDATE,
+        person_id=person.id,
+        stop_communication=True,
+        task=TaskAction.OPEN if keeps is Status.NOT_APPROVED else TaskAction.NONE,
+    )
+
+
+def decide_admin(registration: Registration, person: Person | None) -> Decision:
+    """Follow up an administrator's decision on a registration in manual review."""
+    if registration.status is Status.APPROVED_MANUALLY:
+        needs = person is not None and Category.REGISTERED_ALUMNUS not in person.categories
+        return Decision(
+            status=None,
+            reason=Reason.ADMIN_APPROVED,
+            explanation=(
+                f"An administrator approved the registration: {_label(Status.APPROVED_MANUALLY)}; "
+                "the person is a registered alumnus and the review task is closed."
+            ),
+            evidence={"person": person.id if person else None},
+            person=PersonAction.UPDATE if needs else PersonAction.NONE,
+            person_id=person.id if person else None,
+            add_categories=frozenset({Category.REGISTERED_ALUMNUS}) if needs else frozenset(),
+            task=TaskAction.CLOSE,
+        )
+    if registration.status is Status.DENIED:
+        return Decision(
+            status=None,
+            reason=Reason.ADMIN_DENIED,
+            explanation=(
+                f"An administrator denied the registration: {_label(Status.DENIED)}; the person "
+                "is unchanged and the review task is closed."
+            ),
+            evidence={"person": person.id if person else None},
+            task=TaskAction.CLOSE,
+        )
+    return Decision(
+        status=None,
+        reason=Reason.ALREADY_PROCESSED,
+        explanation=f"The status {registration.status} is not an administrator decision.",
+    )
