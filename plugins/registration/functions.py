@@ -1,0 +1,134 @@
+"""The registration pipeline's triggers: a webhook, a Service Bus queue and the sweep timer.
+
+Each trigger parses what it was given, hands the event to the dispatcher
+(:mod:`plugins.dispatch`: the registration table's events go to
+:class:`RegistrationService`, the tables the event-started lifecycle messages watch to
+:class:`~plugins.sync.follow_ups.FollowUps`, since every step is registered on this one
+endpoint) and maps the outcome onto what its transport understands:
+
+- webhook (``POST /api/registration/events``, function key): 200 when handled, skipped or
+  settled (a registration that no longer exists), 400 for a body that is not a Dataverse
+  event, 503 for a technical failure (Dataverse retries once; the sweep catches the rest);
+- Service Bus queue ``%REGISTRATION__QUEUE%`` (connection ``ServiceBusConnection``): a
+  technical failure raises, so the message is abandoned and redelivered; a message that is
+  not a Dataverse event, or one for a registration that is gone, is settled with a log line;
+- timer ``%REGISTRATION__SWEEP_SCHEDULE%``: the sweep of registrations left Received.
+
+The client and the registry adapters are built once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+import azure.functions as func
+
+from plugins.core.events import EventParseError, parse_servicebus, parse_webhook
+from plugins.core.settings import Settings
+from plugins.dataverse.client import DataverseClient
+from plugins.dispatch import RETRYABLE, EventDispatcher
+from plugins.registries.factory import build_adapters
+from plugins.sync.jobs import ConfigurationError, build_follow_ups
+
+from .registry_facts import Registries
+from .service import RegistrationService
+
+log = logging.getLogger(__name__)
+
+blueprint = func.Blueprint()
+
+
+class _Runtime:
+    """The process's services, built on first use.
+
+    It is built again only when the app settings the product reads have changed: in Azure
+    that is never, while a local host started again in the same process with other settings
+    (tests, the demo) gets a client for its own environment.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._environment: dict[str, str] = {}
+        self._dispatcher: EventDispatcher | None = None
+
+    def dispatcher(self) -> EventDispatcher:
+        """The dispatcher (and its services) for the current settings."""
+        environment = _settings_environment()
+        with self._lock:
+            if self._dispatcher is None or environment != self._environment:
+                previous, self._dispatcher = self._dispatcher, _build(Settings())
+                self._environment = environment
+                if previous is not None:
+                    previous.close()
+            return self._dispatcher
+
+
+def _settings_environment() -> dict[str, str]:
+    """The environment variables :class:`Settings` reads (one prefix per settings group)."""
+    prefixes = tuple(name.upper() for name in Settings.model_fields)
+    return {name: value for name, value in os.environ.items() if name.upper().startswith(prefixes)}
+
+
+def _build(settings: Settings) -> EventDispatcher:
+    registries = Registries.from_adapters(
+        build_adapters(settings.registries), settings.registration
+    )
+    tagged = settings.dataverse.model_copy(update={"write_tag": settings.registration.write_tag})
+    registration = RegistrationService(
+        DataverseClient(tagged),
+        settings.registration,
+        settings.schema_map,
+        registries=registries,
+    )
+    try:
+        follow_ups = build_follow_ups(settings, registration.client)
+    except ConfigurationError as exc:
+        # A broken follow-up setting must not stop registrations; the follow-ups wait.
+        log.error("follow-ups are off until their settings are fixed: %s", exc)
+        follow_ups = None
+    if follow_ups is None:
+        return EventDispatcher(registration)
+    return EventDispatcher(registration, *follow_ups)
+
+
+_runtime = _Runtime()
+
+
+@blueprint.route(
+    route="registration/events", methods=["POST"], auth_level=func.AuthLevel.FUNCTION
+)
+def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
+    """Dataverse's webhook: registrations created and changed, and the follow-ups' events."""
+    try:
+        event = parse_webhook(req.get_body(), req.headers)
+    except EventParseError as exc:
+        log.warning("registration webhook: not a Dataverse event: %s", exc)
+        return func.HttpResponse(str(exc), status_code=400)
+    try:
+        outcome = _runtime.dispatcher().handle(event)
+    except RETRYABLE:
+        return func.HttpResponse("Try again later.", status_code=503)
+    body = outcome.model_dump_json(include={"registration_id", "result", "status", "reason"})
+    return func.HttpResponse(body, status_code=200, mimetype="application/json")
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg", queue_name="%REGISTRATION__QUEUE%", connection="ServiceBusConnection"
+)
+def registration_queue(msg: func.ServiceBusMessage) -> None:
+    """Dataverse's Service Bus messages: the same events as the webhook's."""
+    try:
+        event = parse_servicebus(msg.get_body(), msg.application_properties)
+    except EventParseError as exc:
+        log.error("registration queue: message %s is not a Dataverse event, settled: %s",
+                  msg.message_id, exc)
+        return
+    _runtime.dispatcher().handle(event)
+
+
+@blueprint.timer_trigger(arg_name="timer", schedule="%REGISTRATION__SWEEP_SCHEDULE%")
+def registration_sweep(timer: func.TimerRequest) -> None:
+    """Process again the registrations a technical error left Received."""
+    _runtime.dispatcher().registration.sweep()

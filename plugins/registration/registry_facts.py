@@ -1,0 +1,125 @@
+"""What the registries say about a person nobody matched.
+
+The institution names one student register (Ladok or FS: studies, for the alumni rule) and
+one population register (Navet, SPAR or Folkeregisteret: name, address, protection) in
+:class:`~plugins.core.settings.RegistrationSettings`; either may be ``none``. Both are asked
+by canonical identity number. The answer says whether any of them knows the person, which
+ones did, the study facts, and the person to create the contact from: the population
+register's view when it has one (it is the authority on names and addresses), else the
+student register's, never with an address when either register marks the identity as
+protected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+from plugins.core.settings import RegistrationSettings
+from plugins.identity import Country
+from plugins.registries.models import ProtectionLevel, RegistryName, RegistryPerson, StudyFacts
+from plugins.registries.protocol import RegistryAdapter
+
+from .decision import RegistryAnswer
+
+_STRICTNESS = {
+    ProtectionLevel.NONE: 0,
+    ProtectionLevel.CONFIDENTIAL: 1,
+    ProtectionLevel.PROTECTED: 2,
+}
+
+
+class RegistryConfigurationError(ValueError):
+    """The registries named in the registration settings cannot be used as configured."""
+
+
+class RegistryFacts(BaseModel):
+    """The registries' answer about one person."""
+
+    model_config = ConfigDict(frozen=True)
+
+    answer: RegistryAnswer = RegistryAnswer.NOT_ASKED
+    source: str | None = None
+    study: StudyFacts | None = None
+    person: RegistryPerson | None = None
+
+
+class Registries:
+    """The student and population register the registration pipeline asks."""
+
+    def __init__(
+        self, student: RegistryAdapter | None = None, population: RegistryAdapter | None = None
+    ) -> None:
+        self.student = student
+        self.population = population
+
+    @classmethod
+    def from_adapters(
+        cls, adapters: Mapping[RegistryName, RegistryAdapter], settings: RegistrationSettings
+    ) -> Registries:
+        """Pick the configured registers from the enabled adapters; close the others."""
+        student = _pick(adapters, settings.student_registry, settings.national_id_country)
+        population = _pick(adapters, settings.population_registry, settings.national_id_country)
+        for adapter in adapters.values():
+            if adapter is not student and adapter is not population:
+                adapter.close()
+        return cls(student, population)
+
+    def close(self) -> None:
+        """Release the adapters' connections."""
+        for adapter in (self.student, self.population):
+            if adapter is not None:
+                adapter.close()
+
+    def ask(self, national_id: str | None) -> RegistryFacts:
+        """Look ``national_id`` (canonical) up in each register; not asked without one.
+
+        A registry failure raises :class:`~plugins.registries.errors.RegistryError`.
+        """
+        if national_id is None or (self.student is None and self.population is None):
+            return RegistryFacts()
+        student = self.student.lookup(national_id) if self.student else None
+        population = self.population.lookup(national_id) if self.population else None
+        found = [p for p in (student, population) if p is not None]
+        if not found:
+            return RegistryFacts(answer=RegistryAnswer.NOT_FOUND)
+        return RegistryFacts(
+            answer=RegistryAnswer.FOUND,
+            source=", ".join(p.source.value for p in found),
+            study=student.study if student else None,
+            person=_protected_as_strictly(found[-1], found),
+        )
+
+
+def _pick(
+    adapters: Mapping[RegistryName, RegistryAdapter], name: str, country: Country
+) -> RegistryAdapter | None:
+    if name == "none":
+        return None
+    adapter = adapters.get(RegistryName(name))
+    if adapter is None:
+        raise RegistryConfigurationError(
+            f"the registration pipeline asks {name}, but REGISTRIES__{name.upper()}__ENABLED "
+            "is not true"
+        )
+    if adapter.country is not country:
+        raise RegistryConfigurationError(
+            f"{name} serves {adapter.country.value} identity numbers, but registrations carry "
+            f"{country.value} numbers (REGISTRATION__NATIONAL_ID_COUNTRY)"
+        )
+    return adapter
+
+
+def _protected_as_strictly(
+    person: RegistryPerson, views: list[RegistryPerson]
+) -> RegistryPerson:
+    """``person`` with the strictest protection any register stated explicitly."""
+    stated = [v.protection for v in views if v.protection in _STRICTNESS]
+    strictest = max(stated, key=_STRICTNESS.__getitem__, default=person.protection)
+    if person.protection not in _STRICTNESS or _STRICTNESS[strictest] <= _STRICTNESS[
+        person.protection
+    ]:
+        return person
+    # Validated anew so the model drops the address for the stricter level.
+    return RegistryPerson.model_validate({**person.model_dump(), "protection": strictest})

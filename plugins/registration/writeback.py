@@ -1,0 +1,389 @@
+"""The change set that writes a decision back to Dataverse (pure: it only builds requests).
+
+Everything one decision changes goes into ONE ``$batch`` change set, so it is written
+completely or not at all. In order:
+
+1. the person: created with a create-only upsert on the identity-number alternate key
+   (``If-None-Match: *``: a concurrent registration of the same new person makes it fail with
+   412 instead of creating a second person), or with a plain POST when no number is known; or
+   the matched person updated with only the columns that differ, conditional on its ETag;
+2. the registration: status, reason code, explanation, evidence (compact JSON), processed-on
+   and the link to the person (``$n`` when the person is created in this change set),
+   conditional on the ETag it had when it was read, so a duplicate delivery processed at the
+   same time fails with 412 and writes nothing;
+3. the review task for a registration that waits for manual review;
+4. for an unregistration that ends the membership, the person's other registrations set to
+   Unregistered.
+
+:func:`plan_admin_followup` does the same for an administrator's decision: the person's
+category and the closing of the open review tasks. A plan is None when nothing differs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from plugins.core.schema_map import ContactMap, SchemaMap
+from plugins.dataverse import odata
+from plugins.dataverse.batch import BatchRequest, ChangeSet, ContentRef
+from plugins.identity import normalise_email
+from plugins.registries.models import RegistryPerson
+from plugins.sync.enrichment import enrichment_patch
+
+from .decision import Decision, PersonAction, Reason, TaskAction
+from .model import Kind, Registration, Status
+from .records import (
+    ContactRecord,
+    RegistrationRecord,
+    TaskRecord,
+    choice_numbers,
+    choice_text,
+    parse_datetime,
+)
+
+EXPLANATION_LIMIT = 4000
+EVIDENCE_LIMIT = 100_000
+TASK_SUBJECT_LIMIT = 200
+TASK_DESCRIPTION_LIMIT = 2000
+# The owner of a task is a team; ``teams`` is Dataverse's own table in every environment.
+TEAMS = "teams"
+CREATES = (PersonAction.CREATE_FROM_REGISTRY, PersonAction.CREATE_FROM_REGISTRATION)
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How to write: the schema map, the time, and who owns review tasks by when."""
+
+    schema: SchemaMap
+    now: datetime
+    review_team_id: str | None = None
+    task_due_days: int = 5
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the decision was about, as it was read."""
+
+    record: RegistrationRecord
+    national_id: str | None = None
+    person: ContactRecord | None = None
+    registry_person: RegistryPerson | None = None
+
+
+def plan_decision(
+    decision: Decision, subject: Subject, options: WriteOptions
+) -> BatchRequest | None:
+    """The change set for a decision on a registration (None when the status is kept)."""
+    if decision.status is None:
+        return None
+    batch = BatchRequest()
+    changes = batch.changeset()
+    person = _write_person(changes, decision, subject, options)
+    registration = subject.record.registration
+    m = options.schema.registration
+    changes.update(
+        odata.entity_path(m.entity_set, registration.id),
+        {**_decision_columns(decision, options), **_person_link(person, subject.record, options)},
+        if_match=subject.record.etag or "*",
+    )
+    if decision.task is TaskAction.OPEN:
+        task = _review_task(decision, registration, options)
+        changes.create(options.schema.task.entity_set, task)
+    if decision.unregister_other_registrations:
+        _unregister_others(changes, subject, options)
+    return batch
+
+
+def plan_admin_followup(
+    decision: Decision,
+    record: RegistrationRecord,
+    person: ContactRecord | None,
+    open_tasks: tuple[TaskRecord, ...],
+    options: WriteOptions,
+) -> BatchRequest | None:
+    """The change set after an administrator's decision (None when all is already done,
+    or when the status is not an administrator's decision at all)."""
+    if not decision.changes_anything:
+        return None
+    batch = BatchRequest()
+    changes = batch.changeset()
+    c = options.schema.contact
+    if decision.person is PersonAction.UPDATE and person is not None:
+        category = _category_change(decision, person, c)
+        if category:
+            changes.update(
+                odata.entity_path(c.entity_set, person.person.id),
+                category,
+                if_match=person.etag or "*",
+            )
+    if decision.task is TaskAction.CLOSE:
+        t = options.schema.task
+        for task in open_tasks:
+            changes.update(
+                odata.entity_path(t.entity_set, task.id),
+                {t.state: t.completed_state, t.status: t.completed_status},
+                if_match=task.etag or "*",
+            )
+    m = options.schema.registration
+    if record.row.get(m.reason) != decision.reason.value:
+        changes.update(
+            odata.entity_path(m.entity_set, record.registration.id),
+            _decision_columns(decision, options),
+            if_match=record.etag or "*",
+        )
+    return batch if changes.operations else None
+
+
+# ------------------------------------------------------------------------ registration
+
+
+def _decision_columns(decision: Decision, options: WriteOptions) -> dict[str, Any]:
+    m = options.schema.registration
+    columns: dict[str, Any] = {
+        m.reason: decision.reason.value,
+        m.explanation: _clip(decision.explanation, EXPLANATION_LIMIT),
+        m.evidence: _clip(compact_json(decision.evidence), EVIDENCE_LIMIT),
+        m.processed_on: options.now,
+    }
+    if decision.status is not None:
+        columns[m.status] = m.status_values[decision.status]
+    return columns
+
+
+def _person_link(
+    person: ContentRef | str | None, record: RegistrationRecord, options: WriteOptions
+) -> dict[str, Any]:
+    m = options.schema.registration
+    if person is None or person == record.registration.person_id:
+        return {}
+    target = person.bind if isinstance(person, ContentRef) else odata.bind(
+        options.schema.contact.entity_set, person
+    )
+    return {f"{m.person_nav}@odata.bind": target}
+
+
+def compact_json(value: Any) -> str:
+    """JSON without spaces, keys sorted (what the evidence column holds)."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# ------------------------------------------------------------------------------ person
+
+
+def _write_person(
+    changes: ChangeSet, decision: Decision, subject: Subject, options: WriteOptions
+) -> ContentRef | str | None:
+    """Add the person's create or update; the person to link the registration to."""
+    c = options.schema.contact
+    if decision.person in CREATES:
+        body = _new_person(decision, subject, options)
+        if subject.national_id is None:
+            return changes.create(c.entity_set, body)
+        key = {c.national_id: subject.national_id}
+        return changes.upsert(odata.entity_path(c.entity_set, key), body, create_only=True)
+    if decision.person_id is None:
+        return None
+    if decision.person is PersonAction.UPDATE and subject.person is not None:
+        differences = _person_differences(decision, subject, options)
+        if differences:
+            changes.update(
+                odata.entity_path(c.entity_set, decision.person_id),
+                differences,
+                if_match=subject.person.etag or "*",
+            )
+    return decision.person_id
+
+
+def _new_person(decision: Decision, subject: Subject, options: WriteOptions) -> dict[str, Any]:
+    """The columns of a person created from the registration (and the registries).
+
+    The identity number is not among them: it is the key the person is created by.
+    """
+    c = options.schema.contact
+    registration = subject.record.registration
+    body: dict[str, Any] = {
+        c.first_name: registration.first_name,
+        c.last_name: registration.last_name,
+        c.emails[0]: registration.email,
+        c.phone: registration.phone,
+        c.categories: c.categories_text(decision.add_categories),
+        **_preferences(registration, options),
+        **_consent(registration, c),
+    }
+    if decision.stop_communication:
+        body[c.no_communication] = True
+    if subject.registry_person is not None:
+        body.update(enrichment_patch(subject.registry_person, {}, options.now, c))
+    return {column: value for column, value in body.items() if value is not None}
+
+
+def _person_differences(
+    decision: Decision, subject: Subject, options: WriteOptions
+) -> dict[str, Any]:
+    """The columns of the matched person that the decision and the registration change."""
+    person = subject.person
+    if person is None:
+        return {}
+    c = options.schema.contact
+    row = person.row
+    changes = _category_change(decision, person, c)
+    if decision.stop_communication and not row.get(c.no_communication):
+        changes[c.no_communication] = True
+    registration = subject.record.registration
+    if registration.kind is Kind.REGISTRATION:
+        changes.update(_detail_differences(registration, subject, c, row))
+        changes.update(_differing(row, _preferences(registration, options), c))
+        consent = _consent(registration, c)
+        # A consent is one unit: a new version or time rewrites its source too.
+        given = {k: v for k, v in consent.items() if k != c.consent_source}
+        if _differing(row, given, c):
+            changes.update(consent)
+    return changes
+
+
+def _category_change(decision: Decision, person: ContactRecord, c: ContactMap) -> dict[str, Any]:
+    """The categories column, when the decision changes the person's categories."""
+    categories = (person.person.categories | decision.add_categories) - decision.remove_categories
+    if categories == person.person.categories:
+        return {}
+    return {c.categories: c.categories_text(categories)}
+
+
+def _detail_differences(
+    registration: Registration, subject: Subject, c: ContactMap, row: Mapping[str, Any]
+) -> dict[str, Any]:
+    wanted: dict[str, Any] = {
+        c.first_name: registration.first_name,
+        c.last_name: registration.last_name,
+        c.phone: registration.phone,
+    }
+    if subject.person is not None and subject.person.person.national_id is None:
+        wanted[c.national_id] = subject.national_id
+    changes = _differing(row, {k: v for k, v in wanted.items() if v is not None}, c)
+    changes.update(_email_placement(registration.email, subject, c, row))
+    return changes
+
+
+def _email_placement(
+    email: str | None, subject: Subject, c: ContactMap, row: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A new address becomes the primary one; the old primary moves to the first free
+    secondary column (or over the last one when none is free)."""
+    person = subject.person
+    if email is None or person is None or normalise_email(email) in person.person.emails:
+        return {}
+    primary, *others = c.emails
+    changes: dict[str, Any] = {primary: email}
+    old = row.get(primary)
+    if isinstance(old, str) and old.strip() and others:
+        free = [column for column in others if not _present(row.get(column))]
+        changes[free[0] if free else others[-1]] = old
+    return changes
+
+
+def _preferences(registration: Registration, options: WriteOptions) -> dict[str, Any]:
+    """How the person asked to be kept in touch, when the form said."""
+    c = options.schema.contact
+    preferences = options.schema.preferences
+    values: dict[str, Any] = {}
+    if registration.topics:
+        values[c.topics] = choice_text(registration.topics, preferences.topic_values)
+    if registration.channels:
+        values[c.channels] = choice_text(registration.channels, preferences.channel_values)
+    return {column: value for column, value in values.items() if value is not None}
+
+
+def _consent(registration: Registration, c: ContactMap) -> dict[str, Any]:
+    """The consent the form recorded: version, time and where it was given."""
+    if not registration.consent_version:
+        return {}
+    given = registration.consent_on or registration.created_on
+    return {
+        c.consent_version: registration.consent_version,
+        **({c.consent_on: given} if given else {}),
+        c.consent_source: f"registration {registration.id}",
+    }
+
+
+def _differing(
+    row: Mapping[str, Any], wanted: Mapping[str, Any], c: ContactMap
+) -> dict[str, Any]:
+    multi = {c.topics, c.channels, c.categories}
+    changes: dict[str, Any] = {}
+    for column, value in wanted.items():
+        current = row.get(column)
+        if column in multi:
+            same = choice_numbers(current) == choice_numbers(value)
+        elif isinstance(value, datetime):
+            same = parse_datetime(current) == value
+        else:
+            same = _plain(current) == _plain(value)
+        if not same:
+            changes[column] = value
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    return value.strip() or None if isinstance(value, str) else value
+
+
+def _present(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# -------------------------------------------------------------------------------- task
+
+
+def _review_task(
+    decision: Decision, registration: Registration, options: WriteOptions
+) -> dict[str, Any]:
+    t = options.schema.task
+    m = options.schema.registration
+    name = " ".join(p for p in (registration.first_name, registration.last_name) if p)
+    subject = f"Review alumni registration: {name or registration.id}"
+    description = (
+        f"{decision.explanation}\n\nReason: {decision.reason.value}\n"
+        f"Evidence: {json.dumps(decision.evidence, indent=1, sort_keys=True, default=str)}"
+    )
+    task: dict[str, Any] = {
+        t.subject: _clip(subject, TASK_SUBJECT_LIMIT),
+        t.description: _clip(description, TASK_DESCRIPTION_LIMIT),
+        t.due: options.now + timedelta(days=options.task_due_days),
+        f"{t.regarding_registration_nav}@odata.bind": odata.bind(m.entity_set, registration.id),
+    }
+    if options.review_team_id:
+        task[f"{t.owner_nav}@odata.bind"] = odata.bind(TEAMS, options.review_team_id)
+    return task
+
+
+# ------------------------------------------------------------------------ unregistration
+
+
+def _unregister_others(changes: ChangeSet, subject: Subject, options: WriteOptions) -> None:
+    m = options.schema.registration
+    person = subject.person
+    this = subject.record.registration.id
+    for other in person.registrations if person else ():
+        if other.id == this or other.status is Status.UNREGISTERED:
+            continue
+        changes.update(
+            odata.entity_path(m.entity_set, other.id),
+            {
+                m.status: m.status_values[Status.UNREGISTERED],
+                m.reason: Reason.UNREGISTERED.value,
+                m.explanation: (
+                    f"The membership was terminated by the person's unregistration {this}."
+                ),
+                m.processed_on: options.now,
+            },
+            if_match=other.etag or "*",
+        )
+
