@@ -230,6 +230,45 @@ class Store:
             )
             return old
 
+    # ------------------------------------------------------------------ schema
+
+    def alter_schema(self, change: Callable[[Schema], Schema]) -> Schema:
+        """Replace the schema with ``change(current)``, atomically: metadata created at run
+        time. The new schema keeps every table and may add tables, columns, alternate keys
+        and choices; rows are kept and new keys are indexed over them (a collision raises
+        the duplicate-key error and changes nothing)."""
+        with self._lock:
+            schema = change(self.schema)
+            tables = {t.logical_name: t for t in schema.tables}
+            if not self._tables.keys() <= tables.keys():
+                raise ValueError("a schema change may add tables, never remove them")
+            keys: dict[tuple[str, str], dict[tuple[Any, ...], str]] = {}
+            for table in schema.tables:
+                for key in table.keys:
+                    slot = (table.logical_name, key.name)
+                    keys[slot] = (
+                        self._keys[slot]
+                        if slot in self._keys
+                        else self._built_index(table, key.name, key.columns)
+                    )
+            for name in tables.keys() - self._rows.keys():
+                self._rows[name] = {}
+            self.schema, self._tables, self._keys = schema, tables, keys
+            return schema
+
+    def _built_index(
+        self, table: Table, key_name: str, columns: tuple[str, ...]
+    ) -> dict[tuple[Any, ...], str]:
+        index: dict[tuple[Any, ...], str] = {}
+        for row in self._rows.get(table.logical_name, {}).values():
+            key_tuple = self._key_tuple(columns, row.values)
+            if any(v is None for v in key_tuple):
+                continue
+            if key_tuple in index:
+                raise errors.duplicate_key(table.logical_name, key_name)
+            index[key_tuple] = row.id
+        return index
+
     # ---------------------------------------------------------------- internals
 
     @contextmanager

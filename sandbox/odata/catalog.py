@@ -106,11 +106,12 @@ class Catalog:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.schema = schema = store.schema
         self.memo = Memo(2048)
         self.tables: dict[str, TableInfo] = {}
-        for table in store.schema.tables:
+        for table in schema.tables:
             self.tables[table.logical_name] = _describe(table)
-        for table in store.schema.tables:
+        for table in schema.tables:
             for name, column in table.columns.items():
                 for target, link in (column.targets or {}).items():
                     self.tables[table.logical_name].single_navs[link.nav] = SingleNav(
@@ -140,8 +141,8 @@ _CATALOGS: weakref.WeakKeyDictionary[Store, Catalog] = weakref.WeakKeyDictionary
 
 
 def catalog(store: Store) -> Catalog:
-    """The (cached) catalog of ``store``."""
+    """The (cached) catalog of ``store``, rebuilt when its schema has changed."""
     found = _CATALOGS.get(store)
-    if found is None:
+    if found is None or found.schema is not store.schema:
         found = _CATALOGS[store] = Catalog(store)
     return found

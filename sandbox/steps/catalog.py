@@ -42,13 +42,21 @@ def seed(store: Store, schema: Schema, caller: Caller) -> None:
     with store.transaction(caller):
         for name in MESSAGES:
             store.insert("sdkmessage", {"name": name}, row_id=message_id(name))
-            for table in schema.tables:
+        add_filters(store, [table.logical_name for table in schema.tables], caller)
+
+
+def add_filters(store: Store, tables: list[str], caller: Caller) -> None:
+    """Insert one filter per (message, table) for ``tables`` (as Dataverse does for a table
+    created at run time)."""
+    with store.transaction(caller):
+        for name in MESSAGES:
+            for table in tables:
                 store.insert(
                     "sdkmessagefilter",
                     {
-                        "primaryobjecttypecode": table.logical_name,
+                        "primaryobjecttypecode": table,
                         "secondaryobjecttypecode": "none",
                         "sdkmessageid": Lookup("sdkmessage", message_id(name)),
                     },
-                    row_id=filter_id(name, table.logical_name),
+                    row_id=filter_id(name, table),
                 )

@@ -1,6 +1,7 @@
 """Unbound functions and the metadata entity sets: ``WhoAmI`` and what clients read about
 the schema (``EntityDefinitions``, ``RelationshipDefinitions``,
-``GlobalOptionSetDefinitions``, see :mod:`.metadata`)."""
+``GlobalOptionSetDefinitions``, see :mod:`.metadata`; POSTs that create definitions, see
+:mod:`.metadata_writes`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from werkzeug.wrappers import Response
 from ..errors import ODataError
 from ..http import json_response
 from ..steps.context import Organization
-from . import metadata
+from . import metadata, metadata_writes
 from .context import ApiContext
 from .resource import Resource
 
@@ -28,6 +29,8 @@ def call(ctx: ApiContext, resource: Resource) -> Response:
     """Answer a request whose first segment :func:`handles` accepted."""
     if resource.name == WHO_AM_I:
         return who_am_i(ctx, resource)
+    if ctx.request.method == "POST":
+        return metadata_writes.create(ctx, resource)
     return metadata.serve(ctx, resource)
 
 
