@@ -1,0 +1,175 @@
+"""How a lifecycle message leaves: a Dataverse e-mail from a template, or a topic message.
+
+Both deliveries are idempotent per event, so an event delivered by a run that crashed before
+recording it is not delivered twice by the next run:
+
+- :class:`EmailDelivery` creates the e-mail activity (outgoing, regarding the contact, the
+  contact as its To party) from the template whose title the event's template name maps to,
+  with the id derived from the event key (UUID v5) and ``If-None-Match: *``, and sends it
+  with ``SendEmail`` (:mod:`plugins.dataverse.emails`). A second delivery finds the activity
+  there and sends it only if it is still open (an earlier run created it but did not get to
+  send it, or the mailbox failed to): Dataverse sends an e-mail at most once. A send that
+  fails is reported and retried by the next run.
+- :class:`TopicDelivery` puts a JSON message on the Service Bus topic with the event key as
+  ``MessageId`` (duplicate detection on the topic drops a repeat). It carries ids and dates
+  only; the marketing platform reads the person from Dataverse.
+
+A template that does not exist fails that event only (reported with the event key); it is
+not retried until someone looks at it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from plugins.core.schema_map import ContactMap, EmailMap, TemplateMap
+from plugins.dataverse import odata
+from plugins.dataverse.client import DataverseClient, UpsertMode
+from plugins.dataverse.emails import EmailActivities, Message
+from plugins.dataverse.errors import DataverseError, DuplicateRecordError
+from plugins.servicebus.sender import TopicSender
+
+from .lifecycle import EventKind
+from .templates import contact_fields, render
+
+EMAIL_NAMESPACE = uuid.UUID("6f1c8a43-1b8e-5d4e-9a63-0c3d2f6f9e11")
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """A lifecycle event row waiting to be delivered."""
+
+    id: str
+    key: str
+    person_id: str
+    kind: EventKind
+    period: str
+    due: date
+    template: str
+    membership_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """The outcome of one delivery: ``failure`` is None when it went out; ``retry`` says a
+    failure was technical, so the event stays pending for the next run."""
+
+    failure: str | None = None
+    retry: bool = False
+
+
+class Delivery(Protocol):
+    """A way of sending lifecycle messages."""
+
+    def contact_columns(self, events: list[PendingEvent]) -> frozenset[str]:
+        """Contact columns the messages for ``events`` use."""
+        ...
+
+    def deliver(self, event: PendingEvent, contact: Mapping[str, Any]) -> Delivered:
+        """Send the message for ``event`` to ``contact``."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Template:
+    subject: str
+    body: str
+
+
+class EmailDelivery:
+    """Dataverse e-mail activities from Dataverse e-mail templates."""
+
+    def __init__(
+        self,
+        client: DataverseClient,
+        email: EmailMap,
+        templates: TemplateMap,
+        contacts: ContactMap,
+        titles: Mapping[str, str],
+    ) -> None:
+        self._client = client
+        self._emails = EmailActivities(client, email, contacts.entity_set)
+        self._templates = templates
+        self._titles = dict(titles)
+        self._cache: dict[str, _Template | None] = {}
+
+    def title_of(self, template: str) -> str:
+        """The Dataverse template title an event's template name maps to."""
+        return self._titles.get(template, template)
+
+    def contact_columns(self, events: list[PendingEvent]) -> frozenset[str]:
+        found = (self._template(self.title_of(e.template)) for e in events)
+        return contact_fields(*(text for t in found if t for text in (t.subject, t.body)))
+
+    def deliver(self, event: PendingEvent, contact: Mapping[str, Any]) -> Delivered:
+        title = self.title_of(event.template)
+        template = self._template(title)
+        if template is None:
+            return Delivered(f"template '{title}' not found")
+        message = Message(
+            event.person_id,
+            render(template.subject, contact, escape=False),
+            render(template.body, contact, escape=True),
+        )
+        email_id = str(uuid.uuid5(EMAIL_NAMESPACE, event.key))
+        try:
+            if self._created(email_id, message) or self._emails.is_open(email_id):
+                self._emails.send(email_id)
+        except DataverseError as exc:
+            return Delivered(f"sending failed: {type(exc).__name__}: {exc}", retry=True)
+        return Delivered()
+
+    def _created(self, email_id: str, message: Message) -> bool:
+        """Create the activity; False when an earlier delivery created it already."""
+        record = self._emails.record(message)
+        try:
+            self._client.upsert(
+                self._emails.entity_set, email_id, record, mode=UpsertMode.CREATE_ONLY
+            )
+        except DuplicateRecordError:
+            return False
+        return True
+
+    def _template(self, title: str) -> _Template | None:
+        if title not in self._cache:
+            columns = self._templates
+            rows = self._client.query(
+                columns.entity_set,
+                select=(columns.subject, columns.body),
+                filter=odata.eq(columns.title, title),
+                top=1,
+            )
+            row = next(iter(rows), None)
+            self._cache[title] = (
+                None
+                if row is None
+                else _Template(row.get(columns.subject) or "", row.get(columns.body) or "")
+            )
+        return self._cache[title]
+
+
+class TopicDelivery:
+    """Messages on the marketing platform's Service Bus topic."""
+
+    def __init__(self, sender: TopicSender) -> None:
+        self._sender = sender
+
+    def contact_columns(self, events: list[PendingEvent]) -> frozenset[str]:
+        return frozenset()
+
+    def deliver(self, event: PendingEvent, contact: Mapping[str, Any]) -> Delivered:
+        body = {
+            "key": event.key,
+            "kind": str(event.kind),
+            "period": event.period,
+            "due": event.due.isoformat(),
+            "template": event.template,
+            "personId": event.person_id,
+            "membershipId": event.membership_id,
+        }
+        self._sender.send(body, message_id=event.key, label=str(event.kind))
+        return Delivered()

@@ -1,0 +1,145 @@
+"""The three sync jobs built from settings, for the timers (and the admin CLI), and the
+event-started lifecycle messages for the event triggers.
+
+:class:`SyncJobs` opens one Dataverse client (and the registry adapter or Service Bus sender
+a job needs) and closes them again; each job returns its report, or None when it is not
+enabled in :class:`~plugins.core.settings.SyncSettings`. :func:`build_follow_ups` builds
+:class:`~plugins.sync.follow_ups.FollowUps` on a client the caller keeps.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+
+from plugins.core.settings import Settings
+from plugins.dataverse.client import DataverseClient
+from plugins.registries.factory import build_adapters
+from plugins.registries.models import RegistryName
+from plugins.registries.protocol import RegistryAdapter
+from plugins.servicebus.sender import TopicSender
+
+from .delivery import Delivery, EmailDelivery, TopicDelivery
+from .follow_ups import FollowUps
+from .graduates import GraduatesReport, NewGraduates
+from .repository import Checkpoints, Tombstones
+from .service import LifecycleReport, LifecycleRun
+from .upkeep import RegisterUpkeep, UpkeepReport
+
+
+class ConfigurationError(Exception):
+    """A job is enabled but something it needs is not configured."""
+
+
+class SyncJobs:
+    """Runs the sync jobs against the configured environment."""
+
+    def __init__(self, settings: Settings, client: DataverseClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or DataverseClient(settings.dataverse)
+        self._owns_client = client is None
+        self._key = (
+            settings.sync.tombstone_key.get_secret_value() if settings.sync.tombstone_key else None
+        )
+
+    def __enter__(self) -> SyncJobs:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    def upkeep(self, now: datetime) -> UpkeepReport | None:
+        """Register upkeep, when enabled."""
+        upkeep = self.settings.sync.upkeep
+        if not upkeep.enabled:
+            return None
+        registry = self._registry(RegistryName(upkeep.population_registry))
+        try:
+            schema = self.settings.schema_map
+            return RegisterUpkeep(
+                self.client, schema.contact, Tombstones(self.client, schema.tombstone),
+                registry, upkeep, self._key,
+            ).run(now)
+        finally:
+            registry.close()
+
+    def graduates(self, now: datetime) -> GraduatesReport | None:
+        """New graduates, when enabled."""
+        graduates = self.settings.sync.graduates
+        if not graduates.enabled:
+            return None
+        registry = self._registry(RegistryName(graduates.student_registry))
+        schema = self.settings.schema_map
+        try:
+            return NewGraduates(
+                self.client, schema.contact, Checkpoints(self.client, schema.checkpoint),
+                Tombstones(self.client, schema.tombstone), registry, graduates, self._key,
+            ).run(now)
+        finally:
+            registry.close()
+
+    def lifecycle(self, now: datetime) -> LifecycleReport | None:
+        """The lifecycle run, when enabled."""
+        lifecycle = self.settings.sync.lifecycle
+        if not lifecycle.enabled:
+            return None
+        delivery, sender = build_delivery(self.settings, self.client)
+        try:
+            return LifecycleRun(self.client, self.settings.schema_map, lifecycle, delivery).run(now)
+        finally:
+            if sender is not None:
+                sender.close()
+
+    def _registry(self, name: RegistryName) -> RegistryAdapter:
+        adapters = build_adapters(self.settings.registries)
+        registry = adapters.pop(name, None)
+        for other in adapters.values():
+            other.close()
+        if registry is None:
+            raise ConfigurationError(f"registry '{name}' is not enabled (REGISTRIES__...)")
+        return registry
+
+
+def build_delivery(
+    settings: Settings, client: DataverseClient
+) -> tuple[Delivery, TopicSender | None]:
+    """The configured delivery, and the Service Bus sender it uses (to close) if any."""
+    delivery = settings.sync.delivery
+    schema = settings.schema_map
+    if delivery.mode != "servicebus":
+        email = EmailDelivery(
+            client, schema.email, schema.template, schema.contact, delivery.templates
+        )
+        return email, None
+    key = delivery.servicebus_key
+    if not (delivery.servicebus_url and delivery.servicebus_key_name and key):
+        raise ConfigurationError(
+            "SYNC__DELIVERY__MODE=servicebus needs SERVICEBUS_URL, _KEY_NAME and _KEY"
+        )
+    sender = TopicSender(
+        delivery.servicebus_url,
+        delivery.servicebus_topic,
+        delivery.servicebus_key_name,
+        key.get_secret_value(),
+        timeout_seconds=delivery.timeout_seconds,
+    )
+    return TopicDelivery(sender), sender
+
+
+def build_follow_ups(
+    settings: Settings, client: DataverseClient
+) -> tuple[FollowUps, TopicSender | None] | None:
+    """The event-started messages on ``client``, or None when not enabled; the Service Bus
+    sender comes along so that whoever keeps the service can close it."""
+    rules = settings.sync.follow_ups
+    if not rules.enabled:
+        return None
+    delivery, sender = build_delivery(settings, client)
+    sync = settings.sync
+    return FollowUps(client, settings.schema_map, sync.lifecycle, rules, delivery), sender

@@ -1,0 +1,101 @@
+"""The sync timer functions, called as the worker calls them, against an HTTPS sandbox.
+
+Settings come from the environment as in a Function App; the Dataverse client gets its
+token through msal from the sandbox's token endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from azure.functions.timer import TimerRequest
+
+from plugins.core.settings import DataverseSettings
+from plugins.dataverse.auth import MsalTokenProvider
+from plugins.dataverse.client import DataverseClient
+from plugins.sync import functions
+from sandbox.app import Sandbox
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from sync_harness import add_contact, add_membership, add_template, rows
+
+PERSONNUMMER = "197010632391"
+
+
+@pytest.fixture
+def client(https_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseClient]:
+    config = https_sandbox.config
+    environment = {
+        "DATAVERSE__URL": https_sandbox.base_url,
+        "DATAVERSE__TENANT_ID": config.tenant_id,
+        "DATAVERSE__CLIENT_ID": config.client_id,
+        "DATAVERSE__CLIENT_SECRET": config.client_secret,
+        "DATAVERSE__AUTHORITY_HOST": https_sandbox.base_url,
+        "DATAVERSE__CA_BUNDLE": str(https_sandbox.ca_file),
+    }
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = DataverseSettings(
+        url=https_sandbox.base_url,
+        tenant_id=config.tenant_id,
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        authority_host=https_sandbox.base_url,
+        ca_bundle=https_sandbox.ca_file,
+    )
+    with DataverseClient(settings, token_provider=MsalTokenProvider(settings)) as instance:
+        yield instance
+
+
+def test_lifecycle_timer_sends_what_is_due_today(
+    client: DataverseClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    today = datetime.now(UTC).date()
+    add_template(client, "onboarding-d0", "Welcome {!contact:firstname;}", "<p>Hi</p>")
+    person = add_contact(client, firstname="Nova")
+    add_membership(client, person, today, today + timedelta(days=365))
+    monkeypatch.setenv("SYNC__LIFECYCLE__ENABLED", "true")
+    monkeypatch.setenv("SYNC__LIFECYCLE__TIMEZONE", "UTC")
+    functions.sync_lifecycle(TimerRequest(past_due=False))
+    assert [m["subject"] for m in rows(client, "emails", select=("subject",))] == ["Welcome Nova"]
+    functions.sync_lifecycle(TimerRequest(past_due=True))
+    assert len(rows(client, "emails", select=("subject",))) == 1
+
+
+def test_upkeep_timer_refreshes_from_navet(
+    https_sandbox: Sandbox,
+    client: DataverseClient,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    https_sandbox.registries.load_seed({"navet": {PERSONNUMMER: {"first_name": "Registrerad"}}})
+    registries = https_sandbox.registries.client_settings(tmp_path / "k.pem")
+    navet = registries.navet.model_dump(mode="json")
+    navet["ca_bundle"] = str(https_sandbox.ca_file)
+    # The registry sessions let the environment's CA bundle (set on this machine) override
+    # their ca_bundle.
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("REGISTRIES", json.dumps({"navet": navet}))
+    monkeypatch.setenv("SYNC__UPKEEP__ENABLED", "true")
+    person = add_contact(client, mp_nationalid=PERSONNUMMER)
+    functions.sync_register_upkeep(TimerRequest(past_due=False))
+    row = client.get("contacts", person, select=("firstname", "mp_lastenrichedon"))
+    assert row is not None
+    assert row["firstname"] == "Registrerad"
+    assert date.fromisoformat(row["mp_lastenrichedon"][:10]) == datetime.now(UTC).date()
+
+
+def test_disabled_jobs_do_nothing(client: DataverseClient) -> None:
+    person = add_contact(client, mp_nationalid=PERSONNUMMER)
+    add_membership(client, person, datetime.now(UTC).date(), None)
+    functions.sync_register_upkeep(TimerRequest(past_due=False))
+    functions.sync_new_graduates(TimerRequest(past_due=False))
+    functions.sync_lifecycle(TimerRequest(past_due=False))
+    assert rows(client, "mp_lifecycleevents", select=("mp_key",)) == []
+    assert rows(client, "mp_checkpoints", select=("mp_name",)) == []
