@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test bench clean readme-settings
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,13 @@ demo: $(STAMP)
 	$(BIN)/member-plugins demo
 
 test: $(STAMP)
+	@# Debian's headless Chromium for the browser tests; without it they are skipped.
+	-scripts/install-browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+readme-settings: $(STAMP)
+	$(BIN)/python scripts/update_readme_settings.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,9 +1,10 @@
-"""The ``member-plugins`` command.
+"""member-plugins: alumni and member automation for Dynamics 365 / Dataverse.
 
-``sandbox`` runs the Dataverse and registry stand-in, ``serve`` runs the local Functions host
-over ``function_app.py``, ``demo`` runs the whole product against an embedded sandbox.
-The sandbox and the host are development tools: they are imported only by their commands,
-so a deployed Function App never loads them.
+Administration: register / unregister / status (the Dataverse steps), provision (tables
+and columns), deadletters (inspect and replay), settings (every setting). Development:
+sandbox (the Dataverse and registry stand-in), serve (the local Functions host over
+function_app.py), demo (the whole product against an embedded sandbox). The sandbox and the
+host are imported only by their own commands, so a deployed Function App never loads them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from plugins.admin.commands import add_registration_commands
+from plugins.admin.deadletters_command import add_deadletter_commands
+from plugins.admin.provision_command import add_provision_command
+
 
 def _sandbox_command(args: argparse.Namespace) -> int:
+    from sandbox.amqp import AmqpPeer
     from sandbox.app import Sandbox
     from sandbox.config import Limits, SandboxConfig
     from sandbox.webapi.context import API_PATH
@@ -31,8 +37,10 @@ def _sandbox_command(args: argparse.Namespace) -> int:
         fault_rate=args.fault_rate,
         limits=Limits.parse(args.limit) if args.limit else Limits(),
         state_dir=args.state_dir,
+        provisioned=not args.unprovisioned,
     )
     sandbox = Sandbox(config, seed=seed).start()
+    amqp = AmqpPeer(sandbox.servicebus, args.host, args.amqp_port).start()
     print(f"Dataverse sandbox listening on {sandbox.base_url}")
     print(f"  Web API:        {sandbox.base_url}{API_PATH}")
     print(f"  token endpoint: {sandbox.base_url}/{config.tenant_id}/oauth2/v2.0/token")
@@ -42,10 +50,12 @@ def _sandbox_command(args: argparse.Namespace) -> int:
     print(f"  Service Bus:    Endpoint=sb://{config.host}:{sandbox.base_url.rsplit(':', 1)[1]}"
           "/servicebus/;SharedAccessKeyName=sandbox;SharedAccessKey=sandbox;"
           "UseDevelopmentEmulator=true")
+    print(f"  Service Bus over AMQP (azure-servicebus, deadletters): {amqp.connection_string}")
     if sandbox.ca_file:
         print(f"  CA to trust:    {sandbox.ca_file}")
     sys.stdout.flush()
     _wait_for_signal()
+    amqp.stop()
     sandbox.stop()
     return 0
 
@@ -76,6 +86,13 @@ def _demo_command(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def _settings_command(args: argparse.Namespace) -> int:
+    from plugins.core.settings_doc import markdown_table
+
+    print(markdown_table())
+    return 0
+
+
 def _wait_for_signal() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -94,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", help="JSON seed file (rows and registry people)")
     sandbox.add_argument("--https", action="store_true", help="serve TLS with a generated CA")
     sandbox.add_argument("--state-dir", help="where certificates are written (default: temp)")
+    sandbox.add_argument(
+        "--amqp-port", type=int, default=5672, help="the Service Bus AMQP peer's port (0 = free)"
+    )
+    sandbox.add_argument(
+        "--unprovisioned", action="store_true",
+        help="start without the product's tables and columns (for member-plugins provision)",
+    )
     sandbox.add_argument("--latency-ms", type=int, default=0, help="added to every Web API call")
     sandbox.add_argument(
         "--fault-rate", type=float, default=0.0, help="share of Web API calls answered 429/503/drop"
@@ -116,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the product end to end against the sandbox")
     demo.set_defaults(run=_demo_command)
+
+    settings = commands.add_parser("settings", help="print every setting as a Markdown table")
+    settings.set_defaults(run=_settings_command)
+
+    add_registration_commands(commands)
+    add_provision_command(commands)
+    add_deadletter_commands(commands)
     return parser
 
 

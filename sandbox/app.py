@@ -19,12 +19,13 @@ from werkzeug.wrappers import Request, Response
 
 from plugins.core.schema import Schema, product_schema
 
-from . import auth, protection, registries, servicebus, steps, tls
+from . import auth, oidc, outbox, protection, registries, servicebus, steps, tls
 from .config import SandboxConfig
 from .errors import ODataError
 from .http import error_response, json_response
 from .requestlog import RequestLog
 from .store import Caller, Store
+from .unprovisioned import unprovisioned
 from .webapi import WebApi
 from .webapi.context import API_PATH
 from .wsgiserver import ServerThread
@@ -49,8 +50,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, seed: dict[str, Any] | None = None):
         self.config = config or SandboxConfig()
-        self.schema = product_schema().merged(system_schema())
-        self.store = Store(self.schema)
+        product = product_schema() if self.config.provisioned else unprovisioned(product_schema())
+        self.store = Store(product.merged(system_schema()))
         self.request_log = RequestLog()
         self.webapi = WebApi(self.store, self.config.organization_name)
         self.base_url = ""
@@ -66,8 +67,15 @@ class Sandbox:
         self.servicebus = servicebus.Namespace(self)
         self.steps = steps.StepDispatcher(self)
         self.registries = registries.Emulators(self)
+        self.oidc = oidc.OpenIdProvider(self)
+        self.outbox = outbox.Outbox(self)
         if seed:
             self.load_seed(seed)
+
+    @property
+    def schema(self) -> Schema:
+        """The environment's schema now (metadata writes add to it while it runs)."""
+        return self.store.schema
 
     # ------------------------------------------------------------ composition
 
@@ -105,6 +113,7 @@ class Sandbox:
         self.request_log.add(
             request.method, request.path, response.status_code,
             (time.perf_counter() - started) * 1000,
+            request.headers.get("x-ms-correlation-request-id"),
         )
         return response(environ, start_response)
 

@@ -58,3 +58,5 @@ class SandboxConfig:
     limits: Limits = field(default_factory=Limits)
     webhook_timeout_seconds: float = 60.0
     state_dir: str | None = None
+    # False: start as a fresh environment (standard tables only) for `member-plugins provision`.
+    provisioned: bool = True

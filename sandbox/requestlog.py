@@ -15,6 +15,7 @@ class LoggedRequest:
     status: int
     duration_ms: float
     at: float
+    correlation_id: str | None = None
 
 
 class RequestLog:
@@ -24,9 +25,19 @@ class RequestLog:
         self._lock = threading.Lock()
         self._entries: list[LoggedRequest] = []
 
-    def add(self, method: str, path: str, status: int, duration_ms: float) -> None:
+    def add(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        correlation_id: str | None = None,
+    ) -> None:
+        """Record one answered request (``correlation_id``: the caller's
+        ``x-ms-correlation-request-id``, which ties the requests of one pipeline run)."""
+        entry = LoggedRequest(method, path, status, duration_ms, time.time(), correlation_id)
         with self._lock:
-            self._entries.append(LoggedRequest(method, path, status, duration_ms, time.time()))
+            self._entries.append(entry)
 
     def entries(self) -> list[LoggedRequest]:
         with self._lock:
@@ -36,12 +47,17 @@ class RequestLog:
         with self._lock:
             self._entries.clear()
 
-    def count(self, method: str | None = None, prefix: str = "") -> int:
-        """Requests whose method matches (any when None) and whose path starts with prefix."""
+    def count(
+        self, method: str | None = None, prefix: str = "", correlation_id: str | None = None
+    ) -> int:
+        """Requests whose method matches (any when None), whose path starts with prefix and,
+        when given, that carried ``correlation_id``."""
         return sum(
             1
             for e in self.entries()
-            if (method is None or e.method == method) and e.path.startswith(prefix)
+            if (method is None or e.method == method)
+            and e.path.startswith(prefix)
+            and (correlation_id is None or e.correlation_id == correlation_id)
         )
 
     def counts(self) -> dict[str, int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from plugins.registration.model import Category, Kind, Status
+from plugins.sync.lifecycle import EventKind, MembershipStatus
 
 
 class _Map(BaseModel):
@@ -44,6 +45,10 @@ class RegistrationMap(_Map):
     consent_on: str = "mp_consenton"
     person: str = Field(default="mp_personid", description="lookup column to the contact")
     person_nav: str = Field(default="mp_PersonId", description="its navigation property")
+    person_registrations_nav: str = Field(
+        default="mp_contact_mp_registration_PersonId",
+        description="the contact's collection of its registrations (the relationship name)",
+    )
     created_on: str = "createdon"
     status_values: dict[Status, int] = {
         Status.RECEIVED: 100000000,
@@ -110,6 +115,7 @@ class ContactMap(_Map):
     do_not_email: str = "donotemail"
     do_not_postal_mail: str = "donotpostalmail"
     do_not_phone: str = "donotphone"
+    state: str = Field(default="statecode", description="0 = active")
     category_values: dict[Category, int] = {
         Category.ALUMNUS: 100000000,
         Category.REGISTERED_ALUMNUS: 100000001,
@@ -167,6 +173,147 @@ class PreferenceMap(_Map):
     channel_values: dict[str, int] = {"email": 100000000, "sms": 100000001, "post": 100000002}
 
 
+class EmailMap(_Map):
+    """The e-mail activity (``email``) and its recipients (``activityparty`` rows)."""
+
+    table: str = "email"
+    entity_set: str = "emails"
+    id: str = "activityid"
+    subject: str = "subject"
+    description: str = "description"
+    direction: str = Field(default="directioncode", description="true = outgoing")
+    regarding_contact_nav: str = "regardingobjectid_contact_email"
+    parties_nav: str = Field(
+        default="email_activity_parties", description="deep-inserted with the e-mail"
+    )
+    party_contact_nav: str = "partyid_contact"
+    party_user_nav: str = Field(
+        default="partyid_systemuser", description="a party that is a user (the sender)"
+    )
+    party_type: str = "participationtypemask"
+    party_address: str = "addressused"
+    sender: int = 1
+    to_recipient: int = 2
+    state: str = Field(default="statecode", description="0 = open (a draft, or failed to send)")
+
+
+class SelfServiceLinkMap(_Map):
+    """The self-service links sent by e-mail: one row per link, used at most once."""
+
+    table: str = "mp_selfservicelink"
+    entity_set: str = "mp_selfservicelinks"
+    id: str = "mp_selfservicelinkid"
+    name: str = "mp_name"
+    purpose: str = "mp_purpose"
+    expires_on: str = "mp_expireson"
+    used_on: str = "mp_usedon"
+    person: str = "mp_personid"
+    person_nav: str = "mp_PersonId"
+    purpose_values: dict[str, int] = {"update": 100000000, "unregister": 100000001}
+
+
+class MembershipMap(_Map):
+    """The membership table (one row per membership period of a person)."""
+
+    table: str = "mp_membership"
+    entity_set: str = "mp_memberships"
+    id: str = "mp_membershipid"
+    person: str = "mp_personid"
+    person_nav: str = "mp_PersonId"
+    type: str = "mp_type"
+    start: str = "mp_startdate"
+    end: str = "mp_enddate"
+    status: str = "mp_status"
+    automatic_renewal: str = "mp_automaticrenewal"
+    renewal_active: str = "mp_renewalactive"
+    state: str = Field(default="statecode", description="0 = active")
+    type_values: dict[str, int] = Field(
+        default={
+            "standard": 100000000,
+            "student": 100000001,
+            "senior": 100000002,
+            "lifetime": 100000003,
+            "honorary": 100000004,
+        },
+        description="the organisation's membership types; any other value is reported",
+    )
+    status_values: dict[MembershipStatus, int] = {
+        MembershipStatus.ACTIVE: 100000000,
+        MembershipStatus.GRACE: 100000001,
+        MembershipStatus.LAPSED: 100000002,
+        MembershipStatus.ENDED: 100000003,
+    }
+
+
+class LifecycleEventMap(_Map):
+    """The lifecycle events: one row per message, keyed by (kind, person, period)."""
+
+    table: str = "mp_lifecycleevent"
+    entity_set: str = "mp_lifecycleevents"
+    id: str = "mp_lifecycleeventid"
+    key: str = Field(default="mp_key", description="column of the alternate key")
+    person: str = "mp_personid"
+    person_nav: str = "mp_PersonId"
+    membership: str = "mp_membershipid"
+    membership_nav: str = "mp_MembershipId"
+    kind: str = "mp_kind"
+    period: str = "mp_period"
+    due: str = "mp_duedate"
+    template: str = "mp_template"
+    channel: str = "mp_channel"
+    delivery_status: str = "mp_deliverystatus"
+    reason: str = "mp_reason"
+    sent_on: str = "mp_senton"
+    kind_values: dict[EventKind, int] = {
+        EventKind.EXPIRY_REMINDER: 100000000,
+        EventKind.GRACE_NOTICE: 100000001,
+        EventKind.LAPSE_NOTICE: 100000002,
+        EventKind.ONBOARDING: 100000003,
+        EventKind.BIRTHDAY: 100000004,
+        EventKind.ANNIVERSARY: 100000005,
+        EventKind.RENEWAL: 100000006,
+        EventKind.FOLLOW_UP: 100000007,
+    }
+    delivery_values: dict[str, int] = {
+        "pending": 100000000,
+        "sent": 100000001,
+        "refused": 100000002,
+        "failed": 100000003,
+    }
+
+
+class TombstoneMap(_Map):
+    """People erased on request (GDPR), remembered only by a keyed hash of their number."""
+
+    table: str = "mp_tombstone"
+    entity_set: str = "mp_tombstones"
+    id: str = "mp_tombstoneid"
+    identity_hash: str = Field(default="mp_identityhash", description="column of the alternate key")
+    erased_on: str = "mp_erasedon"
+
+
+class CheckpointMap(_Map):
+    """Where each scheduled job got to (its last successful run and its position)."""
+
+    table: str = "mp_checkpoint"
+    entity_set: str = "mp_checkpoints"
+    id: str = "mp_checkpointid"
+    name: str = Field(default="mp_name", description="column of the alternate key")
+    value: str = "mp_value"
+    last_successful_run: str = "mp_lastsuccessfulrun"
+
+
+class TemplateMap(_Map):
+    """E-mail templates (Dataverse's ``template`` table), found by title."""
+
+    table: str = "template"
+    entity_set: str = "templates"
+    id: str = "templateid"
+    title: str = "title"
+    subject: str = "subject"
+    body: str = "body"
+
+
 class SchemaMap(_Map):
     """Every table, column and choice value the product uses."""
 
@@ -174,3 +321,10 @@ class SchemaMap(_Map):
     contact: ContactMap = ContactMap()
     task: TaskMap = TaskMap()
     preferences: PreferenceMap = PreferenceMap()
+    membership: MembershipMap = MembershipMap()
+    lifecycle_event: LifecycleEventMap = LifecycleEventMap()
+    tombstone: TombstoneMap = TombstoneMap()
+    checkpoint: CheckpointMap = CheckpointMap()
+    template: TemplateMap = TemplateMap()
+    email: EmailMap = EmailMap()
+    selfservice_link: SelfServiceLinkMap = SelfServiceLinkMap()

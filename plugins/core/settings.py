@@ -10,8 +10,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from plugins.identity import Country
+from plugins.registration.eligibility import DEFAULT_RULE, AlumniRule
+from plugins.sync.lifecycle import EventKind, LifecycleRules
+from plugins.sync.triggers import FollowUpRules
 
 from .schema_map import SchemaMap
 
@@ -26,25 +31,36 @@ class DataverseSettings(BaseModel):
     """
 
     url: str = Field(default="", description="environment URL, e.g. https://org.crm4.dynamics.com")
-    auth_method: Literal["secret", "certificate", "managed_identity"] = "secret"
+    auth_method: Literal["secret", "certificate", "managed_identity"] = Field(
+        default="secret", description="secret, certificate or managed_identity"
+    )
     tenant_id: str = Field(default="", description="Entra tenant id of the app registration")
     client_id: str = Field(default="", description="application (client) id")
-    client_secret: SecretStr | None = None
+    client_secret: SecretStr | None = Field(
+        default=None, description="client secret (auth_method secret); a Key Vault reference"
+    )
     certificate_path: str | None = Field(
         default=None, description="PEM private key (with thumbprint) or a .pfx/.p12 file"
     )
     certificate_thumbprint: str | None = Field(
         default=None, description="SHA-1 thumbprint (hex) of the certificate of a PEM key"
     )
-    certificate_password: SecretStr | None = None
+    certificate_password: SecretStr | None = Field(
+        default=None, description="password of a .pfx/.p12 certificate"
+    )
     managed_identity_client_id: str | None = Field(
         default=None, description="client id of a user-assigned identity; empty = system"
     )
-    authority_host: str = "https://login.microsoftonline.com"
+    authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        description="Microsoft Entra authority host (sovereign clouds differ)",
+    )
     ca_bundle: str | None = Field(
         default=None, description="CA bundle to trust for Dataverse and the authority"
     )
-    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    request_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="timeout of one Web API request"
+    )
     retry_budget_seconds: float = Field(
         default=60.0, ge=0, description="total time one request may spend retrying"
     )
@@ -55,7 +71,9 @@ class DataverseSettings(BaseModel):
     bulk_chunk_size: int = Field(default=1000, ge=1, description="rows per *Multiple request")
     bulk_parallelism: int = Field(default=4, ge=1, description="*Multiple requests in flight")
     page_size: int = Field(default=5000, ge=1, le=5000, description="odata.maxpagesize")
-    user_agent_suffix: str = ""
+    user_agent_suffix: str = Field(
+        default="", description="appended to the User-Agent (e.g. your organisation)"
+    )
     write_tag: str | None = Field(
         default=None, description="?tag= on every write, to recognise the product's own events"
     )
@@ -82,7 +100,7 @@ class RegistrySettings(BaseModel):
     class Http(BaseModel):
         """Timeouts and retries of every registry call (5xx, 429, timeouts are retried)."""
 
-        timeout_seconds: float = Field(default=10.0, gt=0)
+        timeout_seconds: float = Field(default=10.0, gt=0, description="per request")
         max_attempts: int = Field(default=4, ge=1, description="attempts, retries included")
         backoff_seconds: float = Field(default=0.5, ge=0, description="first wait; doubles")
         max_backoff_seconds: float = Field(default=10.0, ge=0, description="cap on any one wait")
@@ -90,72 +108,114 @@ class RegistrySettings(BaseModel):
     class Ladok(BaseModel):
         """Ladok REST (the institution's own integration certificate, CN ``name@<HEI code>``)."""
 
-        enabled: bool = False
-        base_url: str = "https://api.ladok.se"
+        enabled: bool = Field(default=False, description="use this registry")
+        base_url: str = Field(
+            default="https://api.ladok.se", description="the registry's API root"
+        )
         client_cert: RegistrySettings.ClientCertificate | None = None
-        ca_bundle: str | None = None
-        extra_headers: dict[str, str] = {}
+        ca_bundle: str | None = Field(
+            default=None, description="CA bundle to trust for this registry (default: the system's)"
+        )
+        extra_headers: dict[str, str] = Field(
+            default_factory=dict, description="JSON object of headers sent on every request"
+        )
 
     class Fs(BaseModel):
         """FS REST (username and password per FS database, issued by FS central)."""
 
-        enabled: bool = False
-        base_url: str = "https://api.fellesstudentsystem.no"
-        username: str = ""
-        password: SecretStr | None = None
+        enabled: bool = Field(default=False, description="use this registry")
+        base_url: str = Field(
+            default="https://api.fellesstudentsystem.no", description="the registry's API root"
+        )
+        username: str = Field(default="", description="FS API user (per FS database)")
+        password: SecretStr | None = Field(default=None, description="FS API password")
         gravitee_api_key: SecretStr | None = Field(
             default=None, description="X-Gravitee-Api-Key when FS is behind a Gravitee gateway"
         )
-        ca_bundle: str | None = None
-        extra_headers: dict[str, str] = {}
+        ca_bundle: str | None = Field(
+            default=None, description="CA bundle to trust for this registry (default: the system's)"
+        )
+        extra_headers: dict[str, str] = Field(
+            default_factory=dict, description="JSON object of headers sent on every request"
+        )
 
     class Navet(BaseModel):
         """Navet online look-up, SOAP ``personpostXML`` (authorities only)."""
 
-        enabled: bool = False
-        endpoint_url: str = "https://www2.skatteverket.se/na/na_epersondata/V2/personpostXML"
+        enabled: bool = Field(default=False, description="use this registry")
+        endpoint_url: str = Field(
+            default="https://www2.skatteverket.se/na/na_epersondata/V2/personpostXML",
+            description="the SOAP service address",
+        )
         client_cert: RegistrySettings.ClientCertificate | None = None
         org_nr: str = Field(default="", description="OrgNr: 12 digits, 16-prefixed")
         order_id: str = Field(default="", description="BestallningsId: NNNNNNNN-FONN-NNNN")
-        ca_bundle: str | None = None
-        extra_headers: dict[str, str] = {}
+        ca_bundle: str | None = Field(
+            default=None, description="CA bundle to trust for this registry (default: the system's)"
+        )
+        extra_headers: dict[str, str] = Field(
+            default_factory=dict, description="JSON object of headers sent on every request"
+        )
 
     class Spar(BaseModel):
         """SPAR Personsök, SOAP schema 2021.1 (identification block in every message)."""
 
-        enabled: bool = False
-        endpoint_url: str = "https://ext-ws.statenspersonadressregister.se/2021.1/"
+        enabled: bool = Field(default=False, description="use this registry")
+        endpoint_url: str = Field(
+            default="https://ext-ws.statenspersonadressregister.se/2021.1/",
+            description="the SOAP service address",
+        )
         client_cert: RegistrySettings.ClientCertificate | None = None
         customer_number: str = Field(default="", description="KundNrLeveransMottagare")
         end_customer_number: str = Field(default="", description="KundNrSlutkund")
         assignment_id: str = Field(default="", description="UppdragId")
         end_user_id: str = Field(default="", description="SlutAnvandarId: who asks")
-        ca_bundle: str | None = None
-        extra_headers: dict[str, str] = {}
+        ca_bundle: str | None = Field(
+            default=None, description="CA bundle to trust for this registry (default: the system's)"
+        )
+        extra_headers: dict[str, str] = Field(
+            default_factory=dict, description="JSON object of headers sent on every request"
+        )
 
     class Maskinporten(BaseModel):
         """Maskinporten's JWT-bearer grant: a token for a JWT signed with the client's key."""
 
-        token_url: str = "https://maskinporten.no/token"
-        audience: str = "https://maskinporten.no/"
-        client_id: str = ""
+        token_url: str = Field(
+            default="https://maskinporten.no/token", description="Maskinporten's token endpoint"
+        )
+        audience: str = Field(
+            default="https://maskinporten.no/", description="audience of the signed grant"
+        )
+        client_id: str = Field(default="", description="Maskinporten client (integration) id")
         key_file: str = Field(default="", description="PEM RSA private key (own key or cert)")
         key_id: str | None = Field(default=None, description="kid registered for an own key")
 
     class Folkeregisteret(BaseModel):
         """Folkeregisteret REST (Norway), per rettighetspakke."""
 
-        enabled: bool = False
-        base_url: str = "https://folkeregisteret.api.skatteetaten.no"
+        enabled: bool = Field(default=False, description="use this registry")
+        base_url: str = Field(
+            default="https://folkeregisteret.api.skatteetaten.no",
+            description="the registry's API root",
+        )
         rights_package: Literal[
             "offentlig-med-hjemmel", "offentlig-uten-hjemmel", "finans-og-begrenset"
-        ] = "offentlig-uten-hjemmel"
-        scope: str = "folkeregister:deling/offentligutenhjemmel"
+        ] = Field(
+            default="offentlig-uten-hjemmel", description="the rights package granted to you"
+        )
+        scope: str = Field(
+            default="folkeregister:deling/offentligutenhjemmel",
+            description="Maskinporten scope of that package",
+        )
         maskinporten: RegistrySettings.Maskinporten = Field(
             default_factory=lambda: RegistrySettings.Maskinporten()
         )
-        ca_bundle: str | None = None
-        extra_headers: dict[str, str] = {}
+        ca_bundle: str | None = Field(
+            default=None, description="CA bundle to trust for this registry (default: the system's)"
+        )
+        extra_headers: dict[str, str] = Field(
+            default_factory=dict, description="JSON object of headers sent on every request"
+        )
 
     http: Http = Field(default_factory=Http)
     ladok: Ladok = Field(default_factory=Ladok)
@@ -163,6 +223,247 @@ class RegistrySettings(BaseModel):
     navet: Navet = Field(default_factory=Navet)
     spar: Spar = Field(default_factory=Spar)
     folkeregisteret: Folkeregisteret = Field(default_factory=Folkeregisteret)
+
+
+class RegistrationSettings(BaseModel):
+    """The registration pipeline (seed 001): alumni rule, registries, review task, triggers.
+
+    ``alumni_rule`` is JSON (``REGISTRATION__ALUMNI_RULE='{"any_of": [{"kind":
+    "degree_awarded"}, {"kind": "min_credits", "credits": 60}]}'``); see
+    :mod:`plugins.registration.eligibility`. The registries named here must be enabled under
+    ``REGISTRIES__*`` and serve ``national_id_country``. ``queue`` and ``sweep_schedule`` are
+    also read by the trigger bindings (``%REGISTRATION__QUEUE%``,
+    ``%REGISTRATION__SWEEP_SCHEDULE%``), so in a Function App they must be set as app settings.
+    ``write_tag`` is the pipeline's own (not ``DATAVERSE__WRITE_TAG``): a registration another
+    part of the product writes, such as the self-service pages, must still be processed.
+    """
+
+    alumni_rule: AlumniRule = Field(
+        default=DEFAULT_RULE,
+        description="the institution's alumni rule, JSON (any_of / all_of of criteria)",
+    )
+    national_id_country: Country = Field(
+        default=Country.SE, description="country whose identity numbers registrations carry"
+    )
+    national_id_required: bool = Field(
+        default=False, description="a registration without an identity number is invalid"
+    )
+    student_registry: Literal["ladok", "fs", "none"] = Field(
+        default="none", description="asked for the studies of a person nobody matched"
+    )
+    population_registry: Literal["navet", "spar", "folkeregisteret", "none"] = Field(
+        default="none", description="asked for name, address and protection of a new person"
+    )
+    review_team_id: str | None = Field(
+        default=None, description="team (GUID) that owns review tasks; empty = the app user"
+    )
+    task_due_days: int = Field(default=5, ge=0, description="review task due this many days on")
+    max_attempts: int = Field(
+        default=3, ge=1, description="re-read and decide again this often after a 412"
+    )
+    sweep_age_minutes: int = Field(
+        default=30, ge=0, description="a registration Received this long is processed again"
+    )
+    sweep_schedule: str = Field(
+        default="0 */10 * * * *",
+        description="NCRONTAB of the sweep timer; must be an app setting (the binding reads it)",
+    )
+    sweep_batch_size: int = Field(
+        default=200, ge=1, description="registrations the sweep takes on per run"
+    )
+    queue: str = Field(
+        default="mp-registration-events",
+        description="Service Bus queue of registration events; must be an app setting",
+    )
+    write_tag: str = Field(
+        default="member-plugins-registration",
+        description="?tag= on the pipeline's writes; events carrying it are its own and skipped",
+    )
+
+
+_COLOUR = r"^#[0-9a-fA-F]{6}$"
+PageLanguage = Literal["sv", "nb", "en"]
+
+
+class SelfServiceSettings(BaseModel):
+    """The self-service pages (the "My Alumni Page"): look, languages, links and protection.
+
+    Links sent by e-mail and the forms' CSRF tokens are signed (HMAC-SHA256) with the key
+    ``link_key_id`` names in ``link_keys`` (a JSON object: key id -> secret of at least 32
+    characters) and verified with any key listed. To rotate: add the new key, point
+    ``link_key_id`` at it, and remove the old key once ``link_lifetime_minutes`` have passed.
+    Rate limits count per Function App instance (in memory); single use of a link is enforced
+    in Dataverse, so it holds across instances. Set ``public_base_url`` wherever the host name
+    of a request is not guaranteed (App Service routes only the app's bound names): e-mailed
+    links are built on it.
+    """
+
+    class OpenIdConnect(BaseModel):
+        """An OpenID Connect provider people may sign in with to prefill name and e-mail."""
+
+        issuer: str = Field(description="issuer URL; its discovery document is read from it")
+        client_id: str = Field(description="the client id the provider issued")
+        client_secret: SecretStr | None = Field(default=None, description="its client secret")
+        scopes: str = Field(default="openid profile email", description="scopes asked for")
+        display_name: str = Field(default="OpenID Connect", description="shown on the button")
+        timeout_seconds: float = Field(default=10.0, gt=0, description="per provider call")
+
+    organisation_name: str = Field(default="Alumni", description="shown on every page")
+    logo_url: str | None = Field(default=None, description="https URL of the logo image")
+    primary_colour: str = Field(
+        default="#1f4e8c", pattern=_COLOUR, description="brand colour (#rrggbb) of buttons"
+    )
+    background_colour: str = Field(default="#ffffff", pattern=_COLOUR, description="#rrggbb")
+    text_colour: str = Field(default="#1b1b1b", pattern=_COLOUR, description="#rrggbb")
+    languages: tuple[PageLanguage, ...] = Field(
+        default=("sv", "nb", "en"), min_length=1, description="languages offered (sv, nb, en)"
+    )
+    default_language: PageLanguage = Field(
+        default="sv", description="when the browser asks for none of them"
+    )
+    frame_ancestors: tuple[str, ...] = Field(
+        default=(), description="origins allowed to frame the pages; empty = no framing"
+    )
+    public_base_url: str = Field(
+        default="", description="URL of the pages (.../mypage) in e-mailed links; empty = as asked"
+    )
+    link_keys: dict[str, SecretStr] = Field(default={}, description="key id -> HMAC secret")
+    link_key_id: str = Field(default="", description="the key that signs new links")
+    link_lifetime_minutes: int = Field(
+        default=60, ge=5, le=10080, description="how long an e-mailed link works"
+    )
+    form_lifetime_minutes: int = Field(default=120, ge=5, description="how long a form stays valid")
+    national_id_required: bool = Field(
+        default=False, description="registration needs an identity number"
+    )
+    national_id_countries: tuple[Literal["SE", "NO", "FI", "DK"], ...] = Field(
+        default=("SE", "NO"), min_length=1, description="identity numbers accepted"
+    )
+    consent_version: str = Field(
+        default="1", max_length=40, description="recorded with each consent given"
+    )
+    consent_text: dict[PageLanguage, str] = Field(
+        default={}, description="language -> consent text; missing = the built-in text"
+    )
+    rate_limit_window_seconds: int = Field(
+        default=3600, ge=1, description="window of the two rate limits"
+    )
+    rate_limit_per_address: int = Field(default=30, ge=1, description="submissions per IP")
+    rate_limit_per_email: int = Field(default=5, ge=1, description="submissions per e-mail")
+    trusted_proxy_hops: int = Field(
+        default=1, ge=0, description="X-Forwarded-For entries added by trusted front ends"
+    )
+    link_request_min_seconds: float = Field(
+        default=0.5, ge=0, description="least answer time of a link request (no timing leak)"
+    )
+    oidc: OpenIdConnect | None = Field(
+        default=None, description="sign-in provider for prefill (JSON object); none = off"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SelfServiceSettings:
+        if self.default_language not in self.languages:
+            raise ValueError("default_language must be one of languages")
+        if self.link_keys and self.link_key_id not in self.link_keys:
+            raise ValueError("link_key_id must name one of link_keys")
+        if any(len(key.get_secret_value()) < 32 for key in self.link_keys.values()):
+            raise ValueError("every link key needs at least 32 characters")
+        return self
+
+
+class SyncSettings(BaseModel):
+    """Keeping the register current and the membership lifecycle (seed 002).
+
+    Three nightly timers, each off until ``enabled``: register upkeep (contacts not enriched
+    for ``max_age_days`` are refreshed from the population register), new graduates (students
+    the student register shows with a degree get the category Alumnus; a run resumes where
+    the last one stopped) and the lifecycle run (statuses, reminders, onboarding, greetings).
+    Lifecycle messages go out as Dataverse e-mails from templates (``delivery=email``; a
+    template is found by its title, ``templates`` maps an event's template name such as
+    ``onboarding-d7`` to a title, default the name itself) or as messages on a Service Bus
+    topic for the organisation's marketing platform (``delivery=servicebus``).
+    ``follow_ups`` makes Dataverse events (an approval, a new or renewed membership, a
+    configured table change) send their messages at once instead of at the next nightly run.
+    ``tombstone_key`` keys the hash that remembers erased people; keep it secret and never
+    change it, or erased people are no longer recognised.
+    """
+
+    class Upkeep(BaseModel):
+        """Register upkeep: refresh stale contacts from the population register."""
+
+        enabled: bool = Field(default=False, description="run the nightly register upkeep")
+        population_registry: Literal["navet", "spar", "folkeregisteret"] = Field(
+            default="navet", description="where contacts are refreshed from (enable it too)"
+        )
+        max_age_days: int = Field(default=30, ge=1, description="refresh contacts older than this")
+        batch_size: int = Field(
+            default=1000, ge=1, le=5000, description="contacts looked up and written per batch"
+        )
+        max_contacts_per_run: int = Field(
+            default=100_000, ge=1, description="the rest waits for the next run"
+        )
+
+    class Graduates(BaseModel):
+        """New graduates: students the student register shows with a degree become alumni."""
+
+        enabled: bool = Field(default=False, description="run the nightly new-graduates job")
+        student_registry: Literal["ladok", "fs"] = Field(
+            default="fs", description="where degrees are read (enable it too)"
+        )
+        batch_size: int = Field(default=200, ge=1, le=5000, description="students per batch")
+        max_students_per_run: int = Field(
+            default=5000, ge=1, description="the next run continues after the last one checked"
+        )
+
+    class Lifecycle(BaseModel):
+        """The lifecycle run: periods, the organisation's day, and what each message is."""
+
+        enabled: bool = Field(default=False, description="run the nightly lifecycle run")
+        rules: LifecycleRules = Field(default_factory=LifecycleRules)
+        timezone: str = Field(default="Europe/Stockholm", description="whose day a run covers")
+        channel: Literal["email", "sms", "post"] = Field(
+            default="email", description="channel checked against each person's preferences"
+        )
+        topics: dict[EventKind, str] = Field(
+            default={}, description="event kind -> topic the person must have chosen"
+        )
+        bulk_kinds: tuple[EventKind, ...] = Field(
+            default=(EventKind.BIRTHDAY, EventKind.ANNIVERSARY),
+            description="kinds sent as mass mailings (donotbulkemail refuses them)",
+        )
+
+    class Delivery(BaseModel):
+        """How lifecycle messages leave: a Dataverse e-mail or a Service Bus topic message."""
+
+        mode: Literal["email", "servicebus"] = Field(
+            default="email", description="Dataverse e-mail from a template, or a topic message"
+        )
+        templates: dict[str, str] = Field(
+            default={}, description="template name -> title of the Dataverse e-mail template"
+        )
+        servicebus_url: str = Field(
+            default="", description="https://<namespace>.servicebus.windows.net"
+        )
+        servicebus_topic: str = Field(default="member-lifecycle", description="topic (or queue)")
+        servicebus_key_name: str = Field(default="", description="shared access policy name")
+        servicebus_key: SecretStr | None = Field(default=None, description="its key")
+        timeout_seconds: float = Field(default=10.0, gt=0, description="per Service Bus send")
+
+    upkeep: Upkeep = Field(default_factory=Upkeep)
+    graduates: Graduates = Field(default_factory=Graduates)
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    delivery: Delivery = Field(default_factory=Delivery)
+    follow_ups: FollowUpRules = Field(default_factory=FollowUpRules)
+    tombstone_key: SecretStr | None = Field(
+        default=None, description="HMAC key of erased people's identity hashes (32+ characters)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> SyncSettings:
+        key = self.tombstone_key
+        if key is not None and len(key.get_secret_value()) < 32:
+            raise ValueError("tombstone_key needs at least 32 characters")
+        return self
 
 
 class Settings(BaseSettings):
@@ -173,6 +474,9 @@ class Settings(BaseSettings):
     dataverse: DataverseSettings = DataverseSettings()
     registries: RegistrySettings = RegistrySettings()
     schema_map: SchemaMap = SchemaMap()
+    selfservice: SelfServiceSettings = SelfServiceSettings()
+    registration: RegistrationSettings = RegistrationSettings()
+    sync: SyncSettings = SyncSettings()
 
 
 @lru_cache(maxsize=1)

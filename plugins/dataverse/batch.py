@@ -33,6 +33,7 @@ from typing import Any
 from . import odata
 
 MAX_REQUESTS = 1000
+ACTION_PREFIX = "Microsoft.Dynamics.CRM."
 CRLF = "\r\n"
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _STATUS_LINE = re.compile(r"^HTTP/\d(?:\.\d)?\s+(\d{3})\s*(.*)$")
@@ -94,6 +95,14 @@ class ChangeSet:
         headers = {"If-Match": if_match} if if_match else {}
         return self._add("PATCH", _url(row), record, headers)
 
+    def upsert(
+        self, row: RowAddress, record: Mapping[str, Any], *, create_only: bool = False
+    ) -> ContentRef:
+        """PATCH ``row`` (often an alternate-key address) creating or updating it;
+        ``create_only`` sends ``If-None-Match: *``, so it fails with 412 when the row exists."""
+        headers = {"If-None-Match": "*"} if create_only else {}
+        return self._add("PATCH", _url(row), record, headers)
+
     def delete(self, row: RowAddress, *, if_match: str | None = None) -> ContentRef:
         """DELETE ``row`` (conditional on ``if_match`` when given)."""
         headers = {"If-Match": if_match} if if_match else {}
@@ -104,6 +113,13 @@ class ChangeSet:
         target = related.url if isinstance(related, ContentRef) else related
         url = f"{_url(row)}/{odata.identifier(navigation)}/$ref"
         return self._add("POST", url, {"@odata.id": target})
+
+    def action(
+        self, row: RowAddress, name: str, parameters: Mapping[str, Any] | None = None
+    ) -> ContentRef:
+        """POST the action ``name`` bound to ``row`` (``Microsoft.Dynamics.CRM.<name>``)."""
+        url = f"{_url(row)}/{ACTION_PREFIX}{odata.identifier(name)}"
+        return self._add("POST", url, dict(parameters or {}))
 
     def _add(
         self,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
 import re
 import threading
 import uuid
@@ -52,11 +53,13 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from plugins.core.metrics import count_retry, count_throttled
 from plugins.core.settings import DataverseSettings
 
 from . import batch as batching
 from . import odata
 from .auth import TokenProvider, token_provider_for
+from .batch import ACTION_PREFIX
 from .errors import (
     BatchError,
     DataverseError,
@@ -66,6 +69,8 @@ from .errors import (
 )
 from .odata import Expand, Filter, Key, OrderBy
 from .transport import new_session, user_agent
+
+log = logging.getLogger(__name__)
 
 API_PATH = "/api/data/v9.2/"
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
@@ -77,7 +82,6 @@ CONNECTION_PROBLEMS = (
     requests.exceptions.ChunkedEncodingError,
 )
 BACKOFF_CAP_SECONDS = 30.0
-ACTION_PREFIX = "Microsoft.Dynamics.CRM."
 
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "dataverse_correlation_id", default=None
@@ -161,6 +165,23 @@ class _RetryableStatus(Exception):
         self.response = response
 
 
+def _note_retry(state: RetryCallState) -> None:
+    """Count and log a retry, so ops see throttling and faults before they become failures."""
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _RetryableStatus):
+        reason = str(exc.response.status_code)
+        if exc.response.status_code == 429:
+            count_throttled("dataverse")
+    else:
+        reason = type(exc).__name__
+    count_retry("dataverse", reason)
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning(
+        "Dataverse request retried (attempt %d, %s); waiting %.2f s", state.attempt_number,
+        reason, wait,
+    )
+
+
 class DataverseClient:
     """The one way the product talks to the Dataverse Web API."""
 
@@ -204,6 +225,11 @@ class DataverseClient:
             _correlation.reset(token)
 
     # ------------------------------------------------------------------ reads
+
+    def call_function(self, name: str) -> dict[str, Any]:
+        """Call an unbound function that takes no parameters (``WhoAmI``); its JSON answer."""
+        path = odata.encode_path(odata.identifier(name))
+        return self._send("GET", path, correlation_id=_correlation_id()).json()
 
     def get(
         self,
@@ -390,6 +416,51 @@ class DataverseClient:
         path = self._write_path(f"{base}/{nav}/$ref", tag)
         self._send("DELETE", path, correlation_id=_correlation_id())
 
+    def call_bound_action(
+        self,
+        table: TableSpec,
+        key: Key,
+        action: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        tag: str | None = None,
+    ) -> dict[str, Any]:
+        """POST an action bound to one row (``emails(<id>)/Microsoft.Dynamics.CRM.SendEmail``)
+        with ``parameters`` as its body; the action's JSON answer (empty for 204)."""
+        row = odata.entity_path(_entity_set(table), key)
+        path = self._write_path(f"{row}/{ACTION_PREFIX}{odata.identifier(action)}", tag)
+        response = self._send(
+            "POST", path, json_body=dict(parameters or {}), correlation_id=_correlation_id()
+        )
+        return response.json() if response.content else {}
+
+    # --------------------------------------------------------------- metadata
+
+    def read_metadata(
+        self, path: str, *, select: Sequence[str] = (), expand: Sequence[Expand] = ()
+    ) -> dict[str, Any]:
+        """GET a metadata resource, e.g. ``EntityDefinitions(LogicalName='contact')`` or
+        ``GlobalOptionSetDefinitions(Name='x')`` (a relative path built with
+        :mod:`plugins.dataverse.odata`); :class:`NotFoundError` when it does not exist."""
+        query = odata.query_string(select=select, expand=expand)
+        response = self._send(
+            "GET", odata.with_query(path, query), correlation_id=_correlation_id()
+        )
+        return response.json()
+
+    def create_metadata(
+        self, path: str, definition: Mapping[str, Any], *, solution: str | None = None
+    ) -> str | None:
+        """POST a metadata definition (table, column, choice, key, relationship) to ``path``;
+        the new MetadataId from ``OData-EntityId``. ``solution`` adds the new component to
+        that unmanaged solution (``MSCRM.SolutionUniqueName``)."""
+        headers = {"MSCRM.SolutionUniqueName": solution} if solution else {}
+        response = self._send(
+            "POST", path, json_body=dict(definition), headers=headers,
+            correlation_id=_correlation_id(),
+        )
+        return odata.entity_id_from_url(response.headers.get("OData-EntityId", ""))
+
     # ------------------------------------------------------------------ batch
 
     def execute_batch(
@@ -528,6 +599,7 @@ class DataverseClient:
             & retry_if_not_exception_type(requests.exceptions.SSLError),
             wait=self._wait,
             stop=stop_after_attempt(self.settings.max_attempts) | stop_before_delay(budget),
+            before_sleep=_note_retry,
             reraise=True,
         )
         try:

@@ -46,12 +46,17 @@ def build_session(
     headers: Mapping[str, str] | None = None,
     auth: requests.auth.AuthBase | tuple[str, str] | None = None,
 ) -> requests.Session:
-    """A session for one registry: mutual TLS, trusted CAs, static headers, authentication."""
+    """A session for one registry: mutual TLS, trusted CAs, static headers, authentication.
+
+    With a CA bundle configured the session ignores the environment, as the Dataverse
+    session does: ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` would otherwise override it.
+    """
     session = requests.Session()
     if client_cert is not None:
         session.cert = (client_cert.cert_file, client_cert.key_file)
     if ca_bundle:
         session.verify = ca_bundle
+        session.trust_env = False
     session.headers.update(headers or {})
     session.auth = auth
     return session

@@ -48,7 +48,8 @@ class LocalHost:
     ``function_keys`` maps function names to keys; keys not given, and the master key when
     ``master_key`` is None, are generated (read them from :attr:`keys`).
     ``servicebus_poll_seconds`` is how long a queue trigger waits after finding its queue
-    empty before asking again.
+    empty before asking again; ``servicebus_ca_bundle`` is the CA that a TLS namespace (the
+    HTTPS sandbox) is verified with.
     """
 
     def __init__(
@@ -61,8 +62,10 @@ class LocalHost:
         master_key: str | None = None,
         settings: Mapping[str, str] | None = None,
         servicebus_poll_seconds: float = DEFAULT_POLL_SECONDS,
+        servicebus_ca_bundle: str | None = None,
     ) -> None:
         self.app_module = app_module
+        self._servicebus_ca_bundle = servicebus_ca_bundle
         self._host = host
         self._port = port
         self._function_keys = dict(function_keys or {})
@@ -131,7 +134,7 @@ class LocalHost:
             [TimerRunner(entry, invoker) for entry in app.with_trigger(TIMER_TRIGGER)]
         )
         self._consumers = [
-            _consumer(entry, invoker, config, self._poll_seconds)
+            _consumer(entry, invoker, config, self._poll_seconds, self._servicebus_ca_bundle)
             for entry in app.with_trigger(SERVICEBUS_TRIGGER)
         ]
         http = FunctionsHttp(app, invoker, self.keys, timers, config.route_prefix)
@@ -148,7 +151,11 @@ class LocalHost:
 
 
 def _consumer(
-    entry: FunctionEntry, invoker: Invoker, config: HostConfig, poll_seconds: float
+    entry: FunctionEntry,
+    invoker: Invoker,
+    config: HostConfig,
+    poll_seconds: float,
+    ca_bundle: str | None,
 ) -> QueueConsumer:
     binding = entry.binding
     if "topicName" in binding or not binding.get("queueName"):
@@ -169,5 +176,5 @@ def _consumer(
     setting = str(binding.get("connection") or DEFAULT_SERVICEBUS_CONNECTION)
     connection_string = resolve_setting_expression(f"%{setting}%")
     queue = resolve_setting_expression(str(binding["queueName"]))
-    client = QueueClient(ConnectionInfo.parse(connection_string), queue)
+    client = QueueClient(ConnectionInfo.parse(connection_string), queue, ca_bundle=ca_bundle)
     return QueueConsumer(entry, invoker, client, config.max_concurrent_calls, poll_seconds)

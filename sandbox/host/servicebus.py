@@ -3,8 +3,8 @@
 The connection string is the one an app setting holds
 (``Endpoint=sb://127.0.0.1:<port>/servicebus/;SharedAccessKeyName=...;SharedAccessKey=...;
 UseDevelopmentEmulator=true``). ``sb://`` becomes ``http://`` when ``UseDevelopmentEmulator``
-is true and ``https://`` otherwise; for a sandbox with its own CA, put ``REQUESTS_CA_BUNDLE``
-in the app settings (``requests`` reads it from the environment). Every call carries a
+is true and ``https://`` otherwise; for a sandbox with its own CA, pass its CA file
+to ``LocalHost(servicebus_ca_bundle=...)``. Every call carries a
 ``SharedAccessSignature`` made from the key, as Service Bus REST clients send.
 
 Received messages become ``azure.functions.servicebus.ServiceBusMessage`` through
@@ -116,8 +116,12 @@ class ReceivedMessage:
 class QueueClient:
     """Peek-lock receive, complete and abandon on one queue (one HTTP session per thread)."""
 
-    def __init__(self, connection: ConnectionInfo, queue: str) -> None:
+    def __init__(
+        self, connection: ConnectionInfo, queue: str, *, ca_bundle: str | None = None
+    ) -> None:
         self._connection = connection
+        # Passed on every call: a session-level verify would lose to REQUESTS_CA_BUNDLE.
+        self._verify: str | bool = ca_bundle or True
         self.queue = queue
         self.url = f"{connection.base_url}/{quote(queue, safe='')}"
         self._local = threading.local()
@@ -166,7 +170,10 @@ class QueueClient:
         if session is None:
             session = self._local.session = requests.Session()
         headers = {"Authorization": self._connection.sas_token(self.url)}
-        return session.request(method, url, headers=headers, timeout=HTTP_TIMEOUT_SECONDS, **kwargs)
+        return session.request(
+            method, url, headers=headers, timeout=HTTP_TIMEOUT_SECONDS, verify=self._verify,
+            **kwargs,
+        )
 
 
 def trigger_metadata(message: ReceivedMessage) -> dict[str, meta.Datum]:

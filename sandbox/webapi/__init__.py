@@ -2,7 +2,8 @@
 
 Handlers live by concern: ``reads`` (GET and query options), ``writes`` (create, update,
 upsert, delete, references), ``bulk`` (CreateMultiple / UpdateMultiple / UpsertMultiple),
-``batch`` (``$batch``) and ``functions`` (WhoAmI and the metadata the clients ask for).
+``batch`` (``$batch``), ``actions`` (actions bound to one row: SendEmail) and ``functions``
+(WhoAmI and the metadata the clients ask for).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from plugins.core.schema import Schema
 from .. import errors
 from ..config import SandboxConfig
 from ..store import Caller, Store
-from . import batch, bulk, functions, reads, writes
+from . import actions, batch, bulk, functions, reads, writes
 from .context import API_PATH, ApiContext, Preferences
 from .resource import PathError, parse_resource
 
@@ -85,6 +86,10 @@ class WebApi:
         if len(resource.segments) != 1:
             raise errors.unknown_segment(resource.segments[-1])
         prop = resource.segments[0]
+        if prop.startswith(ACTION_PREFIX) and not resource.ref:
+            if method != "POST":
+                raise errors.method_not_allowed(method, request.url)
+            return actions.run(ctx, table, key, prop[len(ACTION_PREFIX) :])
         if resource.ref:
             if method == "GET":
                 return reads.get_refs(ctx, table, key, prop)

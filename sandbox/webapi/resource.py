@@ -9,7 +9,8 @@ Shapes understood::
     contacts(<key>)/firstname                  one property, or a navigation property
     contacts(<key>)/Contact_Tasks/$ref         references of a navigation property
     contacts(<key>)/Contact_Tasks(<guid>)/$ref one reference
-    contacts/Microsoft.Dynamics.CRM.CreateMultiple   bound action
+    contacts/Microsoft.Dynamics.CRM.CreateMultiple   action bound to the set
+    emails(<guid>)/Microsoft.Dynamics.CRM.SendEmail  action bound to a row
     WhoAmI(), $batch, $metadata, EntityDefinitions(...)
 """
 

@@ -4,7 +4,9 @@
 ranges, datetime forms) and turns ``<nav>@odata.bind`` references into
 :class:`~sandbox.store.Lookup` values, using the navigation properties of the OData catalog.
 :func:`parse_reference` and :func:`resolve_reference` read entity URLs such as
-``/contacts(<guid>)``, ``contacts(mp_nationalid='1990')`` or an absolute URL.
+``/contacts(<guid>)``, ``contacts(mp_nationalid='1990')`` or an absolute URL. An array of
+objects under a collection-valued navigation property is a deep insert: the related rows are
+created with the new row (``email_activity_parties`` on an e-mail is the common case).
 """
 
 from __future__ import annotations
@@ -57,10 +59,21 @@ class Link:
 
 @dataclass
 class Changes:
-    """What a body asks for: column values for the row itself, links from other rows."""
+    """What a body asks for: column values for the row itself, links from other rows, and
+    related rows to create with it (deep insert)."""
 
     values: dict[str, Any] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
+    nested: list[NestedRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NestedRow:
+    """A related row of a deep insert; its lookup ``column`` will point at the new row."""
+
+    table: Table
+    column: str
+    changes: Changes
 
 
 def parse_reference(ctx: ApiContext, url: str) -> tuple[Table, KeySpec]:
@@ -130,7 +143,8 @@ class BodyReader:
             changes.values[nav.column] = None
             return
         if name in self.collection_navs:
-            raise _deep_insert(name)
+            self._nested(name, value, changes)
+            return
         column = self.table.columns.get(name)
         if column is None:
             if name.startswith("_") and name.endswith("_value"):
@@ -141,6 +155,14 @@ class BodyReader:
         if column.readonly:
             return
         changes.values[name] = self.convert(name, column, value)
+
+    def _nested(self, name: str, value: Any, changes: Changes) -> None:
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise errors.malformed_json(f"'{name}' takes an array of objects (deep insert)")
+        nav = self.collection_navs[name]
+        related = self.ctx.store.table(nav.table)
+        reader = BodyReader(self.ctx, related)
+        changes.nested.extend(NestedRow(related, nav.column, reader.read(item)) for item in value)
 
     def _bind(self, prop: str, value: Any, changes: Changes) -> None:
         nav = self.single_navs.get(prop)

@@ -180,15 +180,24 @@ def object_body(ctx: ApiContext) -> dict[str, Any]:
 
 
 def insert_row(ctx: ApiContext, table: Table, changes: Changes, row_id: str | None = None) -> Row:
-    """Create a row from checked changes, then point the linked rows at it."""
+    """Create a row from checked changes, point the linked rows at it, and create the
+    related rows of a deep insert."""
     check_required(table, changes.values, creating=True)
     row = ctx.store.insert(table.logical_name, changes.values, row_id)
     _apply_links(ctx, table, row.id, changes)
+    for nested in changes.nested:
+        nested.changes.values[nested.column] = Lookup(table.logical_name, row.id)
+        insert_row(ctx, nested.table, nested.changes)
     return row
 
 
 def update_row(ctx: ApiContext, table: Table, row: Row, changes: Changes) -> Row:
     """Apply checked changes to an existing row (always a new row version)."""
+    if changes.nested:
+        # Dataverse creates related rows only with a new row; an update cannot (no deep update).
+        raise errors.bad_request(
+            "Deep insert is only supported when creating a row.", code="0x80048d19"
+        )
     check_required(table, changes.values, creating=False)
     updated = ctx.store.update(table.logical_name, row.id, changes.values)
     _apply_links(ctx, table, row.id, changes)

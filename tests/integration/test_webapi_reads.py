@@ -544,7 +544,7 @@ def test_entity_definitions_the_client_reads(dv: WebApiSession) -> None:
     assert by_id["LogicalName"] == "mp_registration"
     assert dv.get("EntityDefinitions?$filter=IsPrivate eq false").json()["value"]
     assert error(dv.get("EntityDefinitions(LogicalName='nope')"))[:2] == (404, "0x80040217")
-    assert dv.post("EntityDefinitions", json={}).status_code == 405
+    assert dv.patch("EntityDefinitions(LogicalName='contact')", json={}).status_code == 405
 
 
 def test_attributes_option_sets_and_keys(dv: WebApiSession) -> None:

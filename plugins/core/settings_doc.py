@@ -1,0 +1,110 @@
+"""Every setting as a table row: the environment variable, its default and what it does.
+
+``member-plugins settings`` prints it; the README's settings table is this output, and a test
+keeps the two in step, so a setting cannot be added without being documented.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, SecretStr
+from pydantic.fields import FieldInfo
+
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    env: str
+    default: str
+    description: str
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    candidates = [annotation, *get_args(annotation)]
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _is_secret(annotation: Any) -> bool:
+    return annotation is SecretStr or SecretStr in get_args(annotation)
+
+
+def _default_text(field: FieldInfo) -> str:
+    if _is_secret(field.annotation):
+        return "(secret)"
+    if field.is_required():
+        return "(required)"
+    value = field.get_default(call_default_factory=True)
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, BaseModel):
+        return json.dumps(value.model_dump(mode="json", exclude_defaults=True)) or "{}"
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(_plain(value), ensure_ascii=False)
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(getattr(k, "value", k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _describe(name: str, field: FieldInfo, owner: type[BaseModel]) -> str:
+    text = field.description or ""
+    nested = _model_of(field.annotation)
+    if not text and nested is not None and nested.__doc__:
+        text = nested.__doc__.strip().splitlines()[0]
+    if not text and owner.__module__.endswith("schema_map"):
+        # Schema-map entries all say the same thing: which Dataverse name to use.
+        what = (owner.__doc__ or owner.__name__).strip().splitlines()[0].rstrip(".")
+        text = f"{what}: the {name.replace('_', ' ')}"
+    return " ".join(text.split())
+
+
+def setting_rows(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[SettingRow]:
+    """One row per leaf setting; nested groups are flattened with ``__``."""
+    for name, field in model.model_fields.items():
+        env = f"{prefix}{name}".upper()
+        nested = _model_of(field.annotation)
+        leaf_like = get_origin(field.annotation) in (dict, tuple, list)
+        if nested is not None and not leaf_like and nested.model_fields and not _is_rule(nested):
+            yield from setting_rows(nested, f"{env}__")
+            continue
+        yield SettingRow(env, _default_text(field), _describe(name, field, model))
+
+
+def _is_rule(model: type[BaseModel]) -> bool:
+    # Recursive rule models are configured as one JSON value, not field by field.
+    return any(_model_of(f.annotation) is model for f in model.model_fields.values()) or any(
+        model in get_args(a) for f in model.model_fields.values() for a in get_args(f.annotation)
+    )
+
+
+def markdown_table() -> str:
+    """The settings as Markdown: one table per group (what the README shows)."""
+    groups: dict[str, list[SettingRow]] = {}
+    for row in setting_rows():
+        groups.setdefault(row.env.split("__", 1)[0], []).append(row)
+    lines: list[str] = []
+    for name, rows in groups.items():
+        doc = Settings.model_fields[name.lower()].annotation
+        title = (getattr(doc, "__doc__", None) or "").strip().splitlines()[:1]
+        lines += ["", f"#### `{name}__*`" + (f": {title[0]}" if title else ""), ""]
+        lines += ["| Setting | Default | What it does |", "|---|---|---|"]
+        for row in rows:
+            default = f"`{row.default}`".replace("|", "\\|") if row.default else ""
+            lines.append(f"| `{row.env}` | {default} | {row.description} |")
+    return "\n".join(lines).strip() + "\n"
