@@ -195,10 +195,8 @@ def _print_table(demo: Demo, title: str) -> bool:
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
     print()
     print(title)
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+    for cells in (headers, tuple("-" * w for w in widths), *lines):
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
     return all_good
 
 
@@ -240,6 +238,8 @@ def run_demo() -> int:
                 servicebus_ca_bundle=sandbox.ca_file,
             )
             with host, DataverseClient(dataverse_settings(sandbox)) as client:
+                # Loading function_app set up INFO logging for Azure; the demo shows tables.
+                configure_logging(logging.WARNING)
                 print(f"Functions host on {host.base_url}")
                 plan = register(client, RegistrationOptions(
                     QueueDelivery(f"sb://{config.host}/", QUEUE, "sandbox", "sandbox"), MAP))
