@@ -25,6 +25,7 @@ from sandbox.config import SandboxConfig
 from sandbox.host import LocalHost
 from sandbox.host.loader import load_app
 from sandbox.oidc import OidcUser
+from sandbox.product_settings import dataverse_values, servicebus_connection_string
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_APP = ROOT / "function_app.py"
@@ -117,22 +118,9 @@ def idle_trigger_settings(connection: str) -> dict[str, str]:
 
 def app_settings(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
     """The app settings of the pages against ``sandbox``."""
-    config = sandbox.config
-    port = sandbox.base_url.rsplit(":", 1)[1]
-    servicebus = (
-        f"Endpoint=sb://127.0.0.1:{port}/servicebus/;SharedAccessKeyName=sandbox;"
-        "SharedAccessKey=sandbox"
-    )
     settings = {
-        **idle_trigger_settings(servicebus),
-        "DATAVERSE__URL": sandbox.base_url,
-        "DATAVERSE__TENANT_ID": config.tenant_id,
-        "DATAVERSE__CLIENT_ID": config.client_id,
-        "DATAVERSE__CLIENT_SECRET": config.client_secret,
-        "DATAVERSE__AUTHORITY_HOST": sandbox.base_url,
-        "DATAVERSE__CA_BUNDLE": sandbox.ca_file or "",
-        "DATAVERSE__MAX_ATTEMPTS": "2",
-        "DATAVERSE__RETRY_BACKOFF_SECONDS": "0.05",
+        **idle_trigger_settings(servicebus_connection_string(sandbox)),
+        **dataverse_values(sandbox, max_attempts="2", retry_backoff_seconds="0.05"),
         "SELFSERVICE__ORGANISATION_NAME": "Nordic University Alumni",
         "SELFSERVICE__LINK_KEYS": json.dumps({LINK_KEY_ID: LINK_KEY}),
         "SELFSERVICE__LINK_KEY_ID": LINK_KEY_ID,
@@ -157,14 +145,14 @@ def selfservice_env(tmp: Path, **overrides: str) -> Iterator[SelfServiceEnv]:
     sandbox = Sandbox(SandboxConfig(https=True, state_dir=str(tmp)), seed=SEED).start()
     dv = WebApiSession(sandbox)
     host: LocalHost | None = None
-    # The OpenID Connect client and the host's Service Bus client trust REQUESTS_CA_BUNDLE,
-    # which this machine already sets (so an app setting cannot): point it at the sandbox.
+    # The OpenID Connect client trusts REQUESTS_CA_BUNDLE, which this machine already sets
+    # (so an app setting cannot): point it at the sandbox.
     bundle = os.environ.get(CA_BUNDLE)
     os.environ[CA_BUNDLE] = sandbox.ca_file or ""
     try:
         host = LocalHost(
             str(FUNCTION_APP), settings=app_settings(sandbox, **overrides),
-            servicebus_poll_seconds=5,
+            servicebus_poll_seconds=5, servicebus_ca_bundle=sandbox.ca_file,
         ).start()
         sandbox.oidc.register_client(
             OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, f"{host.base_url}/api/mypage/signin/callback"

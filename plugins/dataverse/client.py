@@ -301,16 +301,11 @@ class DataverseClient:
         tag: str | None = None,
     ) -> WriteResult:
         """POST a new row; its id comes from ``OData-EntityId`` or the representation."""
-        path = self._write_path(
-            odata.encode_path(odata.identifier(_entity_set(table))), tag,
-            select if return_representation else (),
+        path = odata.encode_path(odata.identifier(_entity_set(table)))
+        return self._write_row(
+            "POST", table, path, record, headers={}, created=True,
+            return_representation=return_representation, select=select, tag=tag,
         )
-        headers = {"Prefer": "return=representation"} if return_representation else {}
-        response = self._send(
-            "POST", path, json_body=dict(record), headers=headers,
-            correlation_id=_correlation_id(),
-        )
-        return _write_result(table, response, created=True)
 
     def update(
         self,
@@ -325,18 +320,11 @@ class DataverseClient:
     ) -> WriteResult:
         """PATCH an existing row: ``if_match`` an ETag (412 when stale) or ``*`` (404 when
         the row is gone); never creates."""
-        path = self._write_path(
-            odata.entity_path(_entity_set(table), key), tag,
-            select if return_representation else (),
+        path = odata.entity_path(_entity_set(table), key)
+        return self._write_row(
+            "PATCH", table, path, record, headers={"If-Match": if_match}, created=False,
+            return_representation=return_representation, select=select, tag=tag,
         )
-        headers = {"If-Match": if_match}
-        if return_representation:
-            headers["Prefer"] = "return=representation"
-        response = self._send(
-            "PATCH", path, json_body=dict(record), headers=headers,
-            correlation_id=_correlation_id(),
-        )
-        return _write_result(table, response, created=False)
 
     def upsert(
         self,
@@ -354,23 +342,17 @@ class DataverseClient:
         Create-only fails with :class:`DuplicateRecordError` when the row exists; update-only
         with :class:`NotFoundError` when it does not.
         """
-        path = self._write_path(
-            odata.entity_path(_entity_set(table), key), tag,
-            select if return_representation else (),
-        )
+        path = odata.entity_path(_entity_set(table), key)
         headers: dict[str, str] = {}
         if mode is UpsertMode.CREATE_ONLY:
             headers["If-None-Match"] = "*"
         elif mode is UpsertMode.UPDATE_ONLY:
             headers["If-Match"] = "*"
-        if return_representation:
-            headers["Prefer"] = "return=representation"
-        response = self._send(
-            "PATCH", path, json_body=dict(record), headers=headers,
-            correlation_id=_correlation_id(),
-        )
         known = {UpsertMode.CREATE_ONLY: True, UpsertMode.UPDATE_ONLY: False}.get(mode)
-        return _write_result(table, response, created=known)
+        return self._write_row(
+            "PATCH", table, path, record, headers=headers, created=known,
+            return_representation=return_representation, select=select, tag=tag,
+        )
 
     def delete(
         self, table: TableSpec, key: Key, *, if_match: str | None = None, tag: str | None = None
@@ -693,6 +675,30 @@ class DataverseClient:
             if seconds is not None:
                 return seconds
         return self._backoff(state)
+
+    def _write_row(
+        self,
+        method: str,
+        table: TableSpec,
+        path: str,
+        record: Mapping[str, Any],
+        *,
+        headers: Mapping[str, str],
+        created: bool | None,
+        return_representation: bool,
+        select: Sequence[str],
+        tag: str | None,
+    ) -> WriteResult:
+        """Send one row's create, update or upsert to ``path`` (``headers`` are the
+        conditions); ``created`` is what the request says about the row, None if unknown."""
+        path = self._write_path(path, tag, select if return_representation else ())
+        if return_representation:
+            headers = {**headers, "Prefer": "return=representation"}
+        response = self._send(
+            method, path, json_body=dict(record), headers=headers,
+            correlation_id=_correlation_id(),
+        )
+        return _write_result(table, response, created=created)
 
     def _write_path(self, path: str, tag: str | None, select: Sequence[str] = ()) -> str:
         effective = self._tag(tag)

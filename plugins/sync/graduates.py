@@ -27,13 +27,12 @@ from plugins.core.schema_map import ContactMap
 from plugins.core.settings import SyncSettings
 from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
-from plugins.identity import parse_national_id
 from plugins.registration.model import Category
 from plugins.registries.protocol import RegistryAdapter
 
 from .graduation import alumnus_categories, awarded_degree
+from .lookups import contacts_to_look_up
 from .repository import Checkpoints, MappedTable, Tombstones
-from .tombstone import identity_hash
 
 log = logging.getLogger(__name__)
 
@@ -123,15 +122,7 @@ class NewGraduates:
         report: GraduatesReport,
     ) -> None:
         c = self._columns
-        wanted: dict[str, dict[str, Any]] = {}
-        for row in batch:
-            parsed = parse_national_id(str(row[c.national_id]), self._registry.country)
-            if not parsed.valid:
-                report.invalid_ids.append(str(row[c.id]))
-            elif self._key and identity_hash(parsed.canonical, self._key) in erased:
-                report.erased_skipped += 1
-            else:
-                wanted[parsed.canonical] = row
+        wanted = contacts_to_look_up(batch, c, self._registry.country, self._key, erased, report)
         if not wanted:
             return
         people = self._registry.lookup_many(list(wanted))

@@ -27,12 +27,11 @@ from plugins.core.schema_map import ContactMap
 from plugins.core.settings import SyncSettings
 from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
-from plugins.identity import parse_national_id
 from plugins.registries.protocol import RegistryAdapter
 
 from .enrichment import enrichment_patch
+from .lookups import contacts_to_look_up
 from .repository import MappedTable, Tombstones, chunks
-from .tombstone import identity_hash
 
 log = logging.getLogger(__name__)
 
@@ -116,16 +115,9 @@ class RegisterUpkeep:
         report: UpkeepReport,
     ) -> None:
         columns = self._columns
-        wanted: dict[str, dict[str, Any]] = {}
-        for row in batch:
-            parsed = parse_national_id(str(row[columns.national_id]), self._registry.country)
-            if not parsed.valid:
-                report.invalid_ids.append(str(row[columns.id]))
-                continue
-            if self._key and identity_hash(parsed.canonical, self._key) in erased:
-                report.erased_skipped += 1
-                continue
-            wanted[parsed.canonical] = row
+        wanted = contacts_to_look_up(
+            batch, columns, self._registry.country, self._key, erased, report
+        )
         if not wanted:
             return
         people = self._registry.lookup_many(list(wanted))

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from . import soap
-from .base import RegistryEmulator, text_answer
 from .seed import SeedAddress, SeedPerson
 
 NAMESPACE = "http://xmls.skatteverket.se/se/skatteverket/folkbokforing/na/epersondata/V1"
@@ -29,20 +28,14 @@ ORDER_ID = "00000079-FO01-0001"
 _ADDRESS_ELEMENTS = {"registered": "Folkbokforingsadress", "postal": "SarskildPostadress"}
 
 
-class NavetEmulator(RegistryEmulator):
+class NavetEmulator(soap.SoapEmulator):
     """Navet for the sandbox authority "Kommun A"."""
 
     name = "navet"
+    endpoint = ENDPOINT
+    cert_subject = CERT_SUBJECT
 
-    def authenticate(self, request: Request) -> Response | None:
-        return self.client_cert_refusal(request, CERT_SUBJECT)
-
-    def serve(self, request: Request, path: str) -> Response:
-        if path != ENDPOINT:
-            return text_answer(404, "Not Found")
-        if request.method != "POST":
-            return text_answer(405, "Method Not Allowed")
-        body = soap.request_body(request)
+    def operation(self, body: ET.Element | None) -> Response:
         if body is None or body.tag != f"{{{NAMESPACE}}}PersonpostRequest":
             return _fault(1, "Felaktig förfrågan: PersonpostRequest saknas")
         order = body.find(f"{{{NAMESPACE}}}Bestallning")
@@ -60,9 +53,6 @@ class NavetEmulator(RegistryEmulator):
         if person is not None:
             _record(records, national_id, person)
         return soap.answer(response)
-
-    def malformed(self) -> Response:
-        return soap.truncated()
 
 
 def _fault(code: int, message: str) -> Response:

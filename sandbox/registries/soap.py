@@ -3,10 +3,37 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from abc import abstractmethod
 
 from werkzeug.wrappers import Request, Response
 
+from .base import RegistryEmulator, text_answer
+
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+class SoapEmulator(RegistryEmulator):
+    """A registry with one SOAP operation that checks the client certificate's subject."""
+
+    endpoint: str
+    cert_subject: str
+
+    def authenticate(self, request: Request) -> Response | None:
+        return self.client_cert_refusal(request, self.cert_subject)
+
+    def serve(self, request: Request, path: str) -> Response:
+        if path != self.endpoint:
+            return text_answer(404, "Not Found")
+        if request.method != "POST":
+            return text_answer(405, "Method Not Allowed")
+        return self.operation(request_body(request))
+
+    def malformed(self) -> Response:
+        return truncated()
+
+    @abstractmethod
+    def operation(self, body: ET.Element | None) -> Response:
+        """Answer the SOAP body's first element (None when the request was no envelope)."""
 
 
 def request_body(request: Request) -> ET.Element | None:

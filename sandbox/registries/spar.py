@@ -14,12 +14,11 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 from plugins.identity import Country
 
 from . import soap
-from .base import RegistryEmulator, text_answer
 from .seed import SeedAddress, SeedPerson, birth_date_of
 
 ENDPOINT = "2021.1/"
@@ -51,23 +50,17 @@ _ADDRESS_HOLDERS = {
 }
 
 
-class SparEmulator(RegistryEmulator):
+class SparEmulator(soap.SoapEmulator):
     """SPAR for the sandbox customer."""
 
     name = "spar"
+    endpoint = ENDPOINT
+    cert_subject = CERT_SUBJECT
 
-    def authenticate(self, request: Request) -> Response | None:
-        return self.client_cert_refusal(request, CERT_SUBJECT)
-
-    def serve(self, request: Request, path: str) -> Response:
-        if path != ENDPOINT:
-            return text_answer(404, "Not Found")
-        if request.method != "POST":
-            return text_answer(405, "Method Not Allowed")
-        question = soap.request_body(request)
-        if question is None or question.tag != f"{{{QUESTION}}}SPARPersonsokningFraga":
+    def operation(self, body: ET.Element | None) -> Response:
+        if body is None or body.tag != f"{{{QUESTION}}}SPARPersonsokningFraga":
             return soap.fault("soap:Client", "SPARPersonsokningFraga saknas")
-        identification = question.find(f"{{{IDENTIFICATION}}}Identifieringsinformation")
+        identification = body.find(f"{{{IDENTIFICATION}}}Identifieringsinformation")
         expected = {
             "KundNrLeveransMottagare": CUSTOMER_NUMBER,
             "KundNrSlutkund": END_CUSTOMER_NUMBER,
@@ -78,7 +71,7 @@ class SparEmulator(RegistryEmulator):
             for tag, value in expected.items()
         ) or not soap.text_of(identification, f"{{{IDENTIFICATION}}}SlutAnvandarId"):
             return soap.fault("soap:Client", "Felaktig identifieringsinformation")
-        search = question.find(f"{{{SEARCH}}}PersonsokningFraga")
+        search = body.find(f"{{{SEARCH}}}PersonsokningFraga")
         national_id = soap.text_of(search, f"{{{PERSON}}}IdNummer") or ""
         answer = ET.Element(f"{{{ANSWER}}}SPARPersonsokningSvar")
         asked = soap.add(answer, f"{{{SEARCH}}}PersonsokningFraga")
@@ -93,9 +86,6 @@ class SparEmulator(RegistryEmulator):
                 _post(answer, national_id, person)
         soap.add(answer, f"{{{ANSWER}}}UUID", uuid.uuid4())
         return soap.answer(answer)
-
-    def malformed(self) -> Response:
-        return soap.truncated()
 
 
 def _dated(parent: ET.Element, tag: str) -> ET.Element:

@@ -76,9 +76,7 @@ def entity_context(
     expand: Sequence[Expansion] = (),
 ) -> str:
     """``<root>$metadata#contacts(a,b)/$entity`` for a single row."""
-    text = selection_text(select, expand)
-    suffix = f"({text})" if text else ""
-    return f"{ctx.service_root}$metadata#{table.entity_set}{suffix}/$entity"
+    return f"{collection_context(ctx, table, select, expand)}/$entity"
 
 
 def collection_context(

@@ -174,8 +174,7 @@ class BodyReader:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise errors.malformed_json(f"'{prop}@odata.bind' needs an array of entity URLs")
             for url in value:
-                table, row = resolve_reference(self.ctx, url)
-                require_target(prop, table, {collection.table})
+                table, row = resolve_target(self.ctx, prop, url, {collection.table})
                 changes.links.append(Link(table, collection.column, row.id))
             return
         owner = self.table.columns.get(OWNER_COLUMN) if prop == OWNER_COLUMN else None
@@ -189,8 +188,7 @@ class BodyReader:
             return None
         if not isinstance(value, str):
             raise errors.malformed_json(f"'{prop}@odata.bind' needs an entity URL")
-        table, row = resolve_reference(self.ctx, value)
-        require_target(prop, table, targets)
+        table, row = resolve_target(self.ctx, prop, value, targets)
         return Lookup(table.logical_name, row.id)
 
     def convert(self, name: str, column: Column, value: Any) -> Any:
@@ -323,14 +321,19 @@ def _integral(value: Any, column: Column) -> int:
     return int(value)
 
 
-def require_target(prop: str, table: Table, targets: set[str]) -> None:
-    """Refuse a reference to a row of a table the navigation property cannot point at."""
+def resolve_target(
+    ctx: ApiContext, prop: str, url: str, targets: set[str]
+) -> tuple[Table, Row]:
+    """The existing row an entity URL names (as :func:`resolve_reference`), refused when its
+    table is not one of ``targets``, the tables the navigation property ``prop`` points at."""
+    table, row = resolve_reference(ctx, url)
     if table.logical_name not in targets:
         raise errors.bad_request(
             f"The entity set '{table.entity_set}' is not a valid target of the navigation "
             f"property '{prop}'.",
             code="0x80048d19",
         )
+    return table, row
 
 
 def _conversion(column: Column) -> errors.ODataError:

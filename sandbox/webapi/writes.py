@@ -27,7 +27,7 @@ from .context import ApiContext
 from .reads import ENTITY_OPTIONS
 from .representation import RowWriter, entity_context
 from .resource import KeySpec, is_guid
-from .values import BodyReader, Changes, check_required, require_target, resolve_reference
+from .values import BodyReader, Changes, check_required, resolve_target
 
 # Characters of a key segment that stay as they are in the echoed OData-EntityId.
 _KEY_SAFE = "=',-_.~:@!$&*+;"
@@ -121,8 +121,7 @@ def add_ref(ctx: ApiContext, table: Table, key: KeySpec, prop: str) -> Response:
     url = _odata_id(ctx)
     with ctx.store.transaction(ctx.caller):
         row = ctx.require(table, key)
-        related_table, related = resolve_reference(ctx, url)
-        require_target(prop, related_table, {nav.table})
+        related_table, related = resolve_target(ctx, prop, url, {nav.table})
         update_row(
             ctx, related_table, related, Changes({nav.column: Lookup(table.logical_name, row.id)})
         )
@@ -138,8 +137,7 @@ def put_ref(ctx: ApiContext, table: Table, key: KeySpec, prop: str) -> Response:
     url = _odata_id(ctx)
     with ctx.store.transaction(ctx.caller):
         row = ctx.require(table, key)
-        related_table, related = resolve_reference(ctx, url)
-        require_target(prop, related_table, {nav.target})
+        _, related = resolve_target(ctx, prop, url, {nav.target})
         update_row(ctx, table, row, Changes({nav.column: Lookup(nav.target, related.id)}))
     return empty_response(204)
 
@@ -296,8 +294,7 @@ def _related_row(ctx: ApiContext, nav: CollectionNav, nav_key: KeySpec | None) -
             "row's key in the URL or a '$id' query option.",
             code="0x0",
         )
-    related_table, related = resolve_reference(ctx, url)
-    require_target("$id", related_table, {nav.table})
+    _, related = resolve_target(ctx, "$id", url, {nav.table})
     return related
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from azure.functions.timer import TimerRequest
 
-from plugins.core.settings import DataverseSettings
 from plugins.dataverse.auth import MsalTokenProvider
 from plugins.dataverse.client import DataverseClient
 from plugins.sync import functions
 from sandbox.app import Sandbox
+from sandbox.product_settings import dataverse_settings, dataverse_values
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from sync_harness import add_contact, add_membership, add_template, rows
@@ -29,25 +29,9 @@ PERSONNUMMER = "197010632391"
 
 @pytest.fixture
 def client(https_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[DataverseClient]:
-    config = https_sandbox.config
-    environment = {
-        "DATAVERSE__URL": https_sandbox.base_url,
-        "DATAVERSE__TENANT_ID": config.tenant_id,
-        "DATAVERSE__CLIENT_ID": config.client_id,
-        "DATAVERSE__CLIENT_SECRET": config.client_secret,
-        "DATAVERSE__AUTHORITY_HOST": https_sandbox.base_url,
-        "DATAVERSE__CA_BUNDLE": str(https_sandbox.ca_file),
-    }
-    for name, value in environment.items():
+    for name, value in dataverse_values(https_sandbox).items():
         monkeypatch.setenv(name, value)
-    settings = DataverseSettings(
-        url=https_sandbox.base_url,
-        tenant_id=config.tenant_id,
-        client_id=config.client_id,
-        client_secret=config.client_secret,
-        authority_host=https_sandbox.base_url,
-        ca_bundle=https_sandbox.ca_file,
-    )
+    settings = dataverse_settings(https_sandbox)
     with DataverseClient(settings, token_provider=MsalTokenProvider(settings)) as instance:
         yield instance
 

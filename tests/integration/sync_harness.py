@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from plugins.core.schema import Column, LookupTarget, Table
 from plugins.core.schema_map import SchemaMap
-from plugins.core.settings import DataverseSettings
+from plugins.core.settings import RegistrySettings
 from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
+from plugins.registries.factory import build_adapters
+from plugins.registries.models import RegistryName
+from plugins.registries.protocol import RegistryAdapter
 from plugins.sync.lifecycle import MembershipStatus
 from sandbox.app import Sandbox
+from sandbox.product_settings import dataverse_settings
 from sandbox.steps.catalog import add_filters
 
 SCHEMA = SchemaMap()
@@ -29,14 +36,25 @@ class SandboxTokens:
 
 
 def client_for(sandbox: Sandbox, **overrides: Any) -> DataverseClient:
-    """A Dataverse client for a started plain-HTTP sandbox, with quick retries."""
-    settings = DataverseSettings(
-        url=sandbox.base_url,
-        retry_backoff_seconds=0.01,
-        retry_budget_seconds=5,
-        **overrides,
+    """A Dataverse client for a started sandbox with tokens it issues, and quick retries."""
+    settings = dataverse_settings(
+        sandbox, **{"retry_backoff_seconds": 0.01, "retry_budget_seconds": 5, **overrides}
     )
     return DataverseClient(settings, token_provider=SandboxTokens(sandbox))
+
+
+@contextmanager
+def seeded_registry(
+    sandbox: Sandbox, name: RegistryName, people: dict[str, Any], key_file: Path
+) -> Iterator[RegistryAdapter]:
+    """The adapter of one registry emulator seeded with ``people``, retrying quickly."""
+    sandbox.registries.load_seed({name.value: people})
+    http = RegistrySettings.Http(max_attempts=2, backoff_seconds=0.01, max_backoff_seconds=0.02)
+    adapter = build_adapters(sandbox.registries.client_settings(key_file, http=http))[name]
+    try:
+        yield adapter
+    finally:
+        adapter.close()
 
 
 def add_contact(client: DataverseClient, **values: Any) -> str:

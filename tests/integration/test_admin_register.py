@@ -32,7 +32,6 @@ from plugins.admin.steps import (
 )
 from plugins.cli import main
 from plugins.core.schema_map import SchemaMap
-from plugins.core.settings import DataverseSettings
 from plugins.dataverse import odata
 from plugins.dataverse.auth import MsalTokenProvider
 from plugins.dataverse.client import DataverseClient
@@ -40,6 +39,7 @@ from plugins.dataverse.errors import BatchError
 from sandbox.app import Sandbox
 from sandbox.errors import ODataError
 from sandbox.http import error_response
+from sandbox.product_settings import dataverse_settings, dataverse_values
 from sandbox.webapi.context import API_PATH
 from sandbox.wsgiserver import ServerThread
 
@@ -89,17 +89,8 @@ class Admin:
 
 
 def settings_values(sandbox: Sandbox) -> dict[str, str]:
-    config = sandbox.config
-    assert sandbox.ca_file is not None
-    return {
-        "DATAVERSE__URL": sandbox.base_url,
-        "DATAVERSE__TENANT_ID": config.tenant_id,
-        "DATAVERSE__CLIENT_ID": config.client_id,
-        "DATAVERSE__CLIENT_SECRET": config.client_secret,
-        "DATAVERSE__AUTHORITY_HOST": sandbox.base_url,
-        "DATAVERSE__CA_BUNDLE": sandbox.ca_file,
-        "DATAVERSE__RETRY_BACKOFF_SECONDS": "0.02",
-    }
+    """The environment the CLI reads: the sandbox through msal, with quick retries."""
+    return dataverse_values(sandbox, retry_backoff_seconds="0.02")
 
 
 @pytest.fixture
@@ -128,11 +119,7 @@ def admin(
         monkeypatch.setenv(name, value)
     for name in (FUNCTION_KEY_VARIABLE, SAS_KEY_VARIABLE):
         monkeypatch.delenv(name, raising=False)
-    settings = DataverseSettings(
-        url=values["DATAVERSE__URL"], tenant_id=values["DATAVERSE__TENANT_ID"],
-        client_id=values["DATAVERSE__CLIENT_ID"], client_secret=values["DATAVERSE__CLIENT_SECRET"],
-        authority_host=values["DATAVERSE__AUTHORITY_HOST"], ca_bundle=https_sandbox.ca_file,
-    )
+    settings = dataverse_settings(https_sandbox)
     client = DataverseClient(settings, token_provider=MsalTokenProvider(settings))
     try:
         yield Admin(https_sandbox, client, capsys)

@@ -14,11 +14,9 @@ from typing import Any
 
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from client_certificate import Certificate, new_certificate
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -43,47 +41,16 @@ from plugins.dataverse.errors import (
 from plugins.dataverse.transport import new_session
 from sandbox.app import Sandbox
 from sandbox.config import Limits, SandboxConfig
+from sandbox.product_settings import dataverse_settings
 
 CONTACT = product_schema().table("contact")
 TASK = product_schema().table("task")
 NATIONAL_ID = "mp_nationalid"
 
 
-@dataclass(frozen=True)
-class Certificate:
-    key_pem: str
-    cert_pem: str
-    sha1: str
-    key: rsa.RSAPrivateKey
-    cert: x509.Certificate
-
-
-def _certificate() -> Certificate:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "member-plugins test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    return Certificate(key_pem, cert_pem, cert.fingerprint(hashes.SHA1()).hex(), key, cert)
-
-
 @pytest.fixture(scope="module")
 def certificate() -> Certificate:
-    return _certificate()
+    return new_certificate()
 
 
 @dataclass
@@ -94,20 +61,12 @@ class Harness:
     clients: list[DataverseClient] = field(default_factory=list)
 
     def settings(self, **overrides: Any) -> DataverseSettings:
-        config = self.sandbox.config
-        values: dict[str, Any] = {
-            "url": self.sandbox.base_url,
-            "tenant_id": config.tenant_id,
-            "client_id": config.client_id,
-            "client_secret": config.client_secret,
-            "authority_host": self.sandbox.base_url,
-            "ca_bundle": self.sandbox.ca_file,
+        quick: dict[str, Any] = {
             "retry_budget_seconds": 10,
             "max_attempts": 8,
             "retry_backoff_seconds": 0.02,
         }
-        values.update(overrides)
-        return DataverseSettings(**values)
+        return dataverse_settings(self.sandbox, **{**quick, **overrides})
 
     def client(self, session: requests.Session | None = None, **overrides: Any) -> DataverseClient:
         settings = self.settings(**overrides)
@@ -226,7 +185,7 @@ def test_pem_with_certificate_and_pfx(
 def test_unregistered_certificate_is_an_authentication_error(
     harness: Harness, tmp_path: Path
 ) -> None:
-    other = _certificate()
+    other = new_certificate()
     key_file = tmp_path / "other.pem"
     key_file.write_text(other.key_pem)
     client = harness.client(

@@ -30,6 +30,7 @@ from plugins.cli import main
 from sandbox.amqp import AmqpPeer
 from sandbox.app import Sandbox
 from sandbox.host import LocalHost
+from sandbox.product_settings import servicebus_connection_string
 
 QUEUE = "mp-registration-events"
 SDK_DEADLINE = 20.0
@@ -117,11 +118,7 @@ def test_host_dead_letters_then_the_cli_lists_shows_and_replays_after_the_fix(
     app_file.write_text(APP_SOURCE, encoding="utf-8")
     broken, done = tmp_path / "broken", tmp_path / "done.jsonl"
     broken.touch()
-    port = sandbox.base_url.rsplit(":", 1)[1]
-    rest = (
-        f"Endpoint=sb://127.0.0.1:{port}/servicebus/;SharedAccessKeyName=sandbox;"
-        "SharedAccessKey=sandbox;UseDevelopmentEmulator=true"
-    )
+    rest = servicebus_connection_string(sandbox)
     sandbox.servicebus.set_max_delivery_count(QUEUE, 2)
     host = LocalHost(
         str(app_file),

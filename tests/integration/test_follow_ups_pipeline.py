@@ -56,10 +56,8 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+def env(tmp_path: Path) -> Iterator[Env]:
     sandbox = Sandbox(SandboxConfig(https=True, state_dir=str(tmp_path))).start()
-    # The host's Service Bus client trusts what REQUESTS_CA_BUNDLE names (see pipeline_env).
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sandbox.ca_file or "")
     host: LocalHost | None = None
     try:
         add_event_registration_table(sandbox)
@@ -74,9 +72,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         }
         host = LocalHost(
             str(FUNCTION_APP), function_keys={"registration_webhook": WEBHOOK_KEY},
-            settings=settings, servicebus_poll_seconds=0.02,
+            settings=settings, servicebus_poll_seconds=0.02, servicebus_ca_bundle=sandbox.ca_file,
         ).start()
-        with client_for(sandbox, ca_bundle=sandbox.ca_file) as client:
+        with client_for(sandbox) as client:
             url = f"{host.base_url}/api/registration/events"
             options = RegistrationOptions(
                 WebhookDelivery(url, WEBHOOK_KEY), steps=product_steps(SCHEMA, RULES)

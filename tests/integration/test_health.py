@@ -17,6 +17,7 @@ import requests
 from sandbox.app import Sandbox
 from sandbox.host import LocalHost
 from sandbox.host.loader import load_app
+from sandbox.product_settings import dataverse_values
 
 HEALTH_KEY = "health-probe-key"
 APP_SOURCE = """
@@ -36,18 +37,9 @@ def app_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def dataverse_settings(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
-    config = sandbox.config
-    assert sandbox.ca_file is not None
-    values = {
-        "DATAVERSE__URL": sandbox.base_url,
-        "DATAVERSE__TENANT_ID": config.tenant_id,
-        "DATAVERSE__CLIENT_ID": config.client_id,
-        "DATAVERSE__CLIENT_SECRET": config.client_secret,
-        "DATAVERSE__AUTHORITY_HOST": sandbox.base_url,
-        "DATAVERSE__CA_BUNDLE": sandbox.ca_file,
-    }
-    values.update(overrides)
+def host_settings(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
+    """The sandbox's ``DATAVERSE__*`` settings with ``overrides``; an empty one is left out."""
+    values = {**dataverse_values(sandbox), **overrides}
     return {name: value for name, value in values.items() if value}
 
 
@@ -59,7 +51,7 @@ def probe(
     hosts: list[LocalHost] = []
 
     def get(key: str | None = HEALTH_KEY, **overrides: str) -> requests.Response:
-        settings = dataverse_settings(https_sandbox, **overrides)
+        settings = host_settings(https_sandbox, **overrides)
         for name in (*settings, *overrides):
             monkeypatch.delenv(name, raising=False)
         host = LocalHost(str(app_file), function_keys={"health": HEALTH_KEY}, settings=settings)

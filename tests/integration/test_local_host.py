@@ -21,6 +21,7 @@ import requests
 
 from sandbox.app import Sandbox
 from sandbox.host import HostError, LocalHost
+from sandbox.product_settings import servicebus_connection_string
 
 APP = Path(__file__).resolve().parents[1] / "host_apps" / "host_test_app.py"
 FUNCTION_KEY = "echo-function-key"
@@ -28,20 +29,12 @@ MASTER_KEY = "the-master-key"
 CONNECTION = "SandboxServiceBus"
 
 
-def connection_string(sandbox: Sandbox) -> str:
-    port = sandbox.base_url.rsplit(":", 1)[1]
-    return (
-        f"Endpoint=sb://127.0.0.1:{port}/servicebus/;SharedAccessKeyName=sandbox;"
-        "SharedAccessKey=sandbox;UseDevelopmentEmulator=true"
-    )
-
-
 def new_host(sandbox: Sandbox, **settings: str) -> LocalHost:
     return LocalHost(
         str(APP),
         function_keys={"function_echo": FUNCTION_KEY},
         master_key=MASTER_KEY,
-        settings={CONNECTION: connection_string(sandbox), **settings},
+        settings={CONNECTION: servicebus_connection_string(sandbox), **settings},
         servicebus_poll_seconds=0.05,
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from sync_harness import SandboxTokens
 from werkzeug.wrappers import Request, Response
 
 from plugins.admin import connection
@@ -34,16 +35,6 @@ from sandbox.webapi.context import API_PATH
 
 WRITES = ("POST", "PATCH", "PUT", "DELETE")
 Handler = Callable[[Request], Response]
-
-
-class SandboxTokens:
-    """Tokens the sandbox issued (sign-in itself is tested with the register command)."""
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-
-    def token(self, *, force_refresh: bool = False) -> str:
-        return self.sandbox.auth.issue_token()
 
 
 @dataclass

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -17,10 +15,7 @@ import jwt
 import msal
 import pytest
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from client_certificate import Certificate, new_certificate
 
 from sandbox import auth
 from sandbox.app import Sandbox
@@ -35,48 +30,14 @@ if TYPE_CHECKING:
 OTHER_CLIENT_ID = "00000000-0000-4000-8000-00000000beef"
 
 
-@dataclass(frozen=True)
-class Certificate:
-    """A client certificate as an app registration holds it (public) and the app (private)."""
-
-    private_key_pem: str
-    certificate_pem: str
-    sha1_thumbprint: str
-
-
-def _certificate(common_name: str) -> Certificate:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return Certificate(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
-        cert.public_bytes(serialization.Encoding.PEM).decode(),
-        cert.fingerprint(hashes.SHA1()).hex(),
-    )
-
-
 @pytest.fixture(scope="module")
 def registered_certificate() -> Certificate:
-    return _certificate("member-plugins client")
+    return new_certificate("member-plugins client")
 
 
 @pytest.fixture(scope="module")
 def unregistered_certificate() -> Certificate:
-    return _certificate("somebody else")
+    return new_certificate("somebody else")
 
 
 @pytest.fixture
@@ -85,7 +46,7 @@ def cert_sandbox(tmp_path: Path, registered_certificate: Certificate) -> Iterato
     config = SandboxConfig(
         https=True,
         state_dir=str(tmp_path),
-        client_certificates=(registered_certificate.certificate_pem,),
+        client_certificates=(registered_certificate.cert_pem,),
     )
     instance = Sandbox(config).start()
     try:
@@ -372,11 +333,11 @@ def test_msal_unknown_tenant_fails_tenant_discovery(https_sandbox: Sandbox) -> N
 def test_msal_certificate_credential(
     cert_sandbox: Sandbox, registered_certificate: Certificate, thumbprint: str
 ) -> None:
-    credential = {"private_key": registered_certificate.private_key_pem}
+    credential = {"private_key": registered_certificate.key_pem}
     if thumbprint == "sha1":
-        credential["thumbprint"] = registered_certificate.sha1_thumbprint
+        credential["thumbprint"] = registered_certificate.sha1
     else:
-        credential["public_certificate"] = registered_certificate.certificate_pem
+        credential["public_certificate"] = registered_certificate.cert_pem
     app = _msal_app(cert_sandbox, credential)
 
     result = app.acquire_token_for_client([f"{cert_sandbox.base_url}/.default"])
@@ -393,8 +354,8 @@ def test_msal_unregistered_certificate_is_rejected(
     app = _msal_app(
         cert_sandbox,
         {
-            "private_key": unregistered_certificate.private_key_pem,
-            "public_certificate": unregistered_certificate.certificate_pem,
+            "private_key": unregistered_certificate.key_pem,
+            "public_certificate": unregistered_certificate.cert_pem,
         },
     )
 
@@ -412,8 +373,8 @@ def test_assertion_signed_by_another_key_with_registered_thumbprint_is_rejected(
     app = _msal_app(
         cert_sandbox,
         {
-            "private_key": unregistered_certificate.private_key_pem,
-            "thumbprint": registered_certificate.sha1_thumbprint,
+            "private_key": unregistered_certificate.key_pem,
+            "thumbprint": registered_certificate.sha1,
         },
     )
 
@@ -439,9 +400,9 @@ def _assertion(
         "exp": now + 600,
         **claims,
     }
-    x5t = base64.urlsafe_b64encode(bytes.fromhex(certificate.sha1_thumbprint)).decode()
+    x5t = base64.urlsafe_b64encode(bytes.fromhex(certificate.sha1)).decode()
     signed = jwt.encode(
-        payload, certificate.private_key_pem, algorithm="RS256", headers={"x5t": x5t}
+        payload, certificate.key_pem, algorithm="RS256", headers={"x5t": x5t}
     )
     return {"client_secret": "", "client_assertion": signed, "client_assertion_type": JWT_BEARER}
 

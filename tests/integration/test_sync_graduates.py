@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sync_harness import SCHEMA, add_contact, client_for
+from sync_harness import SCHEMA, add_contact, client_for, seeded_registry
 
-from plugins.core.settings import RegistrySettings, SyncSettings
+from plugins.core.settings import SyncSettings
 from plugins.dataverse.client import DataverseClient
 from plugins.registration.model import Category
 from plugins.registries import RegistryUnavailable
-from plugins.registries.factory import build_adapters
 from plugins.registries.models import RegistryName
 from plugins.registries.protocol import RegistryAdapter
 from plugins.sync.graduates import CHECKPOINT, NewGraduates
@@ -45,15 +44,8 @@ def client(sandbox: Sandbox) -> Iterator[DataverseClient]:
 
 @pytest.fixture
 def fs(sandbox: Sandbox, tmp_path: Path) -> Iterator[RegistryAdapter]:
-    sandbox.registries.load_seed({"fs": FS})
-    http = RegistrySettings.Http(max_attempts=2, backoff_seconds=0.01, max_backoff_seconds=0.02)
-    adapter = build_adapters(sandbox.registries.client_settings(tmp_path / "k.pem", http=http))[
-        RegistryName.FS
-    ]
-    try:
+    with seeded_registry(sandbox, RegistryName.FS, FS, tmp_path / "k.pem") as adapter:
         yield adapter
-    finally:
-        adapter.close()
 
 
 def graduates(client: DataverseClient, registry: RegistryAdapter, **settings: int) -> NewGraduates:

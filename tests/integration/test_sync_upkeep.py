@@ -8,12 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_harness import SCHEMA, add_contact, add_membership, client_for, rows
+from sync_harness import (
+    SCHEMA,
+    add_contact,
+    add_membership,
+    client_for,
+    rows,
+    seeded_registry,
+)
 
-from plugins.core.settings import RegistrySettings, SyncSettings
+from plugins.core.settings import SyncSettings
 from plugins.dataverse.client import DataverseClient
 from plugins.registries import RegistryPerson, RegistryUnavailable
-from plugins.registries.factory import build_adapters
 from plugins.registries.models import RegistryName
 from plugins.registries.protocol import RegistryAdapter
 from plugins.sync.erasure import Erasure
@@ -48,14 +54,8 @@ def client(sandbox: Sandbox) -> Iterator[DataverseClient]:
 
 @pytest.fixture
 def navet(sandbox: Sandbox, tmp_path: Path) -> Iterator[RegistryAdapter]:
-    sandbox.registries.load_seed({"navet": NAVET})
-    http = RegistrySettings.Http(max_attempts=2, backoff_seconds=0.01, max_backoff_seconds=0.02)
-    settings = sandbox.registries.client_settings(tmp_path / "mp.pem", http=http)
-    adapter = build_adapters(settings)[RegistryName.NAVET]
-    try:
+    with seeded_registry(sandbox, RegistryName.NAVET, NAVET, tmp_path / "mp.pem") as adapter:
         yield adapter
-    finally:
-        adapter.close()
 
 
 def upkeep(

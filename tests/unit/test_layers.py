@@ -27,6 +27,7 @@ PURE_MODULES = [
     "plugins.sync.policy",
     "plugins.sync.templates",
     "plugins.sync.tombstone",
+    "plugins.sync.lookups",
     "plugins.sync.graduation",
     "plugins.sync.triggers",
     "plugins.selfservice.signing",
