@@ -46,8 +46,10 @@ SIZE_EXCEEDED_HEADER = "x-ms-dynamics-msg-size-exceeded"
 SIZE_EXCEEDED_PROPERTY = "MessageMaxSizeExceeded"
 TRIMMABLE_MEMBERS = ("InputParameters", "ParentContext", "PreEntityImages", "PostEntityImages")
 REQUIRED_MEMBERS = ("MessageName", "PrimaryEntityName", "PrimaryEntityId", "Stage", "Mode")
+# Python's recursion limit is the bound: real contexts are a few levels deep.
+NESTED_TOO_DEEPLY = "the body is nested too deeply to be a RemoteExecutionContext"
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 
 
 class EventParseError(ValueError):
@@ -145,8 +147,8 @@ def parse_webhook(body: bytes | str, headers: Mapping[str, str]) -> DataverseEve
         context,
         source="webhook",
         trimmed=SIZE_EXCEEDED_HEADER in lowered or _members_trimmed(context),
-        correlation_header=lowered.get("x-ms-correlation-request-id"),
-        request_header=lowered.get("x-request-id"),
+        correlation_header=_header_guid(lowered.get("x-ms-correlation-request-id")),
+        request_header=_header_guid(lowered.get("x-request-id")),
         organization_host=lowered.get("x-ms-dynamics-organization"),
     )
 
@@ -205,6 +207,8 @@ def _load_context(body: bytes | str) -> dict[str, Any]:
         raise EventParseError(
             f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from exc
+    except RecursionError as exc:
+        raise EventParseError(NESTED_TOO_DEEPLY) from exc
     if not isinstance(context, dict):
         raise EventParseError(
             f"the body is a JSON {type(context).__name__}, not a RemoteExecutionContext object"
@@ -265,6 +269,8 @@ def _build(
         )
     except MalformedContextError as exc:
         raise EventParseError(f"the RemoteExecutionContext is malformed: {exc}") from exc
+    except RecursionError as exc:
+        raise EventParseError(NESTED_TOO_DEEPLY) from exc
     return event
 
 
@@ -334,6 +340,12 @@ def _guid(context: Mapping[str, Any], name: str) -> str:
     if not isinstance(value, str) or not _GUID.match(value):
         raise EventParseError(f"{name} must be a GUID, got {value!r}")
     return value.lower()
+
+
+def _header_guid(value: str | None) -> str | None:
+    """A GUID header (Dataverse sends nothing else), lower-case; anything else is ignored,
+    since it would be sent on to Dataverse as the correlation of the handler's requests."""
+    return value.lower() if value is not None and _GUID.match(value) else None
 
 
 def _optional_guid(context: Mapping[str, Any], name: str) -> str | None:

@@ -52,7 +52,7 @@ _NATIONAL_ID = re.compile(
     r"|\d{6}[-+A-FU-Ya-fu-y]\d{3}[0-9A-FHJ-NPR-Ya-fhj-npr-y]"  # Finnish HETU
     r")(?![\w-])"
 )
-_EMAIL = re.compile(r"[\w.!#$&*+^`{|}~-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"(?<![\w.!#$&*+^`{|}~-])[\w.!#$&*+^`{|}~-]+(?:@|%40)[\w-]+(?:\.[\w-]+)+")
 
 _context: ContextVar[Mapping[str, str]] = ContextVar(
     "member_plugins_log_context", default=MappingProxyType({})

@@ -115,7 +115,11 @@ def parse_date(text: str) -> datetime | None:
         return moment
     sign = -1 if offset[0] == "-" else 1
     delta = timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5]))
-    return moment.astimezone(timezone(sign * delta))
+    try:
+        return moment.astimezone(timezone(sign * delta))
+    except (ValueError, OverflowError):
+        # An offset of a day or more, or one that moves the instant out of range.
+        return None
 
 
 def decode_pairs(raw: Any, where: str) -> dict[str, Any]:
@@ -259,7 +263,8 @@ def _optional_text(raw: Any) -> str | None:
 
 
 def _type_of(raw: Any) -> str | None:
-    return raw.get("__type") if isinstance(raw, dict) else None
+    type_tag = raw.get("__type") if isinstance(raw, dict) else None
+    return type_tag if isinstance(type_tag, str) else None
 
 
 def _json_type(raw: Any) -> str:

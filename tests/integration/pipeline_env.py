@@ -298,9 +298,10 @@ def is_task_create(request: Request) -> bool:
 
 
 @contextmanager
-def pipeline_env(tmp: Path, seed: dict[str, Any]) -> Iterator[PipelineEnv]:
-    """Start the sandbox (HTTPS, for msal) and the host; register the steps; stop both."""
-    sandbox = Sandbox(SandboxConfig(https=True, state_dir=str(tmp)), seed=seed).start()
+def pipeline_env(tmp: Path, seed: dict[str, Any], **config: Any) -> Iterator[PipelineEnv]:
+    """Start the sandbox (HTTPS, for msal; ``config``: more :class:`SandboxConfig` fields,
+    such as a fault seed) and the host; register the steps; stop both."""
+    sandbox = Sandbox(SandboxConfig(https=True, state_dir=str(tmp), **config), seed=seed).start()
     dv = WebApiSession(sandbox)
     host: LocalHost | None = None
     # The host's Service Bus client trusts what REQUESTS_CA_BUNDLE names, and this machine
