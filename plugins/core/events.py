@@ -46,6 +46,7 @@ SIZE_EXCEEDED_HEADER = "x-ms-dynamics-msg-size-exceeded"
 SIZE_EXCEEDED_PROPERTY = "MessageMaxSizeExceeded"
 TRIMMABLE_MEMBERS = ("InputParameters", "ParentContext", "PreEntityImages", "PostEntityImages")
 REQUIRED_MEMBERS = ("MessageName", "PrimaryEntityName", "PrimaryEntityId", "Stage", "Mode")
+MAX_NAME_LENGTH = 256
 # Python's recursion limit is the bound: real contexts are a few levels deep.
 NESTED_TOO_DEEPLY = "the body is nested too deeply to be a RemoteExecutionContext"
 
@@ -322,8 +323,18 @@ def _owning_step(raw: Any) -> str | None:
 def _required_text(context: Mapping[str, Any], name: str) -> str:
     value = context.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise EventParseError(f"{name} must be a non-empty string, got {value!r}")
+        raise EventParseError(f"{name} must be a non-empty string, got {_shown(value)}")
+    if len(value) > MAX_NAME_LENGTH:
+        # Message and table names are Dataverse identifiers (sdkmessage.name: 256 characters);
+        # a longer one is not an event, and would flood every log line that names it.
+        raise EventParseError(f"{name} is {len(value)} characters long, more than a name can be")
     return value
+
+
+def _shown(value: Any) -> str:
+    """``repr`` of a bad value, cut short: it goes into an error message and a log line."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _optional_text(context: Mapping[str, Any], name: str) -> str | None:

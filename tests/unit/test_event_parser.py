@@ -496,3 +496,18 @@ def test_event_is_frozen() -> None:
 def test_offset_becomes_the_datetime_zone() -> None:
     moment = parse_date("/Date(1506409448000-0700)/")
     assert moment is not None and moment.tzinfo == timezone(timedelta(hours=-7))
+
+
+def test_a_name_longer_than_dataverse_allows_is_not_an_event() -> None:
+    context = {"MessageName": "Create" * 100, "PrimaryEntityName": "contact",
+               "PrimaryEntityId": "6d81597f-0f9f-e711-8122-000d3aa2331c", "Stage": 40, "Mode": 1}
+    with pytest.raises(EventParseError, match="MessageName is 600 characters long"):
+        parse_webhook(json.dumps(context).encode(), {})
+
+
+def test_a_huge_wrong_value_is_cut_short_in_the_error() -> None:
+    context = {"MessageName": ["x" * 10_000], "PrimaryEntityName": "contact",
+               "PrimaryEntityId": "6d81597f-0f9f-e711-8122-000d3aa2331c", "Stage": 40, "Mode": 1}
+    with pytest.raises(EventParseError) as caught:
+        parse_webhook(json.dumps(context).encode(), {})
+    assert len(str(caught.value)) < 200
