@@ -21,6 +21,7 @@ from plugins.core.schema import Schema, product_schema
 
 from . import auth, oidc, outbox, protection, registries, servicebus, steps, tls
 from .config import SandboxConfig
+from .core import Handler, Middleware
 from .errors import ODataError
 from .http import error_response, json_response
 from .requestlog import RequestLog
@@ -31,9 +32,6 @@ from .webapi.context import API_PATH
 from .wsgiserver import ServerThread
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Request], Response]
-Middleware = Callable[[Request, Handler], Response]
 
 ADMIN_PATH = "/_sandbox/"
 SYSTEM_USER_ID = "00000000-0000-4000-8000-000000005157"
@@ -65,7 +63,7 @@ class Sandbox:
         self.protection = protection.Protection(self)
         self.auth = auth.TokenService(self)
         self.servicebus = servicebus.Namespace(self)
-        self.steps = steps.StepDispatcher(self)
+        self.steps = steps.StepDispatcher(self, self.servicebus)
         self.registries = registries.Emulators(self)
         self.oidc = oidc.OpenIdProvider(self)
         self.outbox = outbox.Outbox(self)

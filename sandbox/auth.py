@@ -37,7 +37,7 @@ from . import errors
 from .store import Caller
 
 if TYPE_CHECKING:
-    from .app import Handler, Sandbox
+    from .core import Handler, Host
 
 APPLICATION_USER_ID = "00000000-0000-4000-8000-0000000a9905"
 APPLICATION_USER_OBJECT_ID = "00000000-0000-4000-8000-0000000a0b1d"
@@ -124,7 +124,7 @@ class _SigningKey:
 class TokenService:
     """The tenant's token endpoint, the application user and the Web API's bearer check."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sandbox = sandbox
         self._key = _SigningKey.generate()
         self._certificates = {

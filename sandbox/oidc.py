@@ -37,7 +37,7 @@ from jwt.algorithms import RSAAlgorithm
 from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from .core import Host
 
 PREFIX = "/oidc"
 CODE_LIFETIME_SECONDS = 60
@@ -97,7 +97,7 @@ class _Refusal(Exception):
 class OpenIdProvider:
     """The provider of one sandbox: its clients, its people, its codes."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sandbox = sandbox
         self.clients: dict[str, OidcClient] = {}
         self.users: dict[str, OidcUser] = {}

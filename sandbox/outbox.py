@@ -26,7 +26,7 @@ from .webapi.actions import (
 )
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from .core import Host
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class SentMail:
 class Outbox:
     """Sends the e-mails marked Pending Send, and remembers them."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self._store = sandbox.store
         self._caller = Caller(user_id=sandbox.system_caller.user_id)
         self._lock = threading.Lock()

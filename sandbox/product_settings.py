@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 from plugins.core.settings import DataverseSettings
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from .core import Host
 
 
-def servicebus_connection_string(sandbox: Sandbox) -> str:
+def servicebus_connection_string(sandbox: Host) -> str:
     """The sandbox's Service Bus namespace as a connection string (``ServiceBusConnection``)."""
     port = sandbox.base_url.rsplit(":", 1)[1]
     emulator = "" if sandbox.config.https else ";UseDevelopmentEmulator=true"
@@ -25,7 +25,7 @@ def servicebus_connection_string(sandbox: Sandbox) -> str:
     )
 
 
-def dataverse_values(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
+def dataverse_values(sandbox: Host, **overrides: str) -> dict[str, str]:
     """``DATAVERSE__*`` app settings reaching the sandbox through the msal path."""
     config = sandbox.config
     values = {
@@ -40,7 +40,7 @@ def dataverse_values(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
     return values
 
 
-def dataverse_settings(sandbox: Sandbox, **overrides: object) -> DataverseSettings:
+def dataverse_settings(sandbox: Host, **overrides: object) -> DataverseSettings:
     """The same as :func:`dataverse_values`, as the settings model the client takes."""
     config = sandbox.config
     base: dict[str, object] = {

@@ -38,7 +38,7 @@ from .errors import ODataError
 from .http import error_response
 
 if TYPE_CHECKING:
-    from .app import Handler, Sandbox
+    from .core import Handler, Host
 
 Clock = Callable[[], float]
 Answer = Callable[[], Response]
@@ -297,7 +297,7 @@ class Counters:
 class Protection:
     """Latency, faults and service-protection limits in front of the sandbox's Web API."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         config = sandbox.config
         self.latency_ms: float = config.latency_ms
         self.limiter = UsageLimiter(config.limits)

@@ -22,13 +22,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 if TYPE_CHECKING:
-    from .app import Sandbox
+    from .core import Host
 
 _VALIDITY = datetime.timedelta(days=7)
 _CLOCK_SKEW = datetime.timedelta(minutes=5)
 
 
-def server_context(sandbox: Sandbox) -> ssl.SSLContext:
+def server_context(sandbox: Host) -> ssl.SSLContext:
     """A server-side TLS context with a freshly issued certificate; sets ``sandbox.ca_file``."""
     directory = Path(sandbox.config.state_dir or tempfile.mkdtemp(prefix="sandbox-tls-"))
     directory.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ from .seed import RegistriesSeed, SeedClient
 from .spar import SparEmulator
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Host
 
 SANDBOX_CLIENT_ID = "member-plugins-sandbox"
 
@@ -40,7 +40,7 @@ SANDBOX_CLIENT_ID = "member-plugins-sandbox"
 class Emulators:
     """Every registry emulator of one sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sandbox = sandbox
         self.ladok = LadokEmulator(sandbox)
         self.fs = FsEmulator(sandbox)

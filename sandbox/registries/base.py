@@ -33,7 +33,7 @@ from ..protection import DROP, FaultInjector
 from .seed import SeedPerson
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Host
 
 CLIENT_CERT_HEADER = "X-Sandbox-Client-Cert"
 MALFORMED = "malformed"
@@ -63,7 +63,7 @@ class RegistryEmulator(ABC):
 
     name: str
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         config = sandbox.config
         self.sandbox = sandbox
         self.prefix = f"/registries/{self.name}/"

@@ -27,7 +27,7 @@ from .maskinporten import MaskinportenEmulator
 from .seed import SeedAddress, SeedPerson, birth_date_of
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Host
 
 SCOPES = {
     "offentlig-med-hjemmel": "folkeregister:deling/offentligmedhjemmel",
@@ -47,7 +47,7 @@ class FolkeregisteretEmulator(RegistryEmulator):
 
     name = "folkeregisteret"
 
-    def __init__(self, sandbox: Sandbox, maskinporten: MaskinportenEmulator) -> None:
+    def __init__(self, sandbox: Host, maskinporten: MaskinportenEmulator) -> None:
         super().__init__(sandbox)
         self._maskinporten = maskinporten
 

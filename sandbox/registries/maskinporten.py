@@ -22,7 +22,7 @@ from .base import RegistryEmulator, json_answer, text_answer
 from .seed import SeedClient
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Host
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 TOKEN_LIFETIME = 120
@@ -43,7 +43,7 @@ class MaskinportenEmulator(RegistryEmulator):
 
     name = "maskinporten"
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         super().__init__(sandbox)
         self.clients: dict[str, SeedClient] = {}
         self._grants: dict[str, Grant] = {}

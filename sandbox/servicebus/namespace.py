@@ -11,7 +11,7 @@ from .queue import Message, Queue
 from .rest import MOUNT_PATH
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Host
 
 DEFAULT_LOCK_DURATION = 30.0
 DEFAULT_MAX_DELIVERY_COUNT = 10
@@ -26,7 +26,7 @@ class Namespace:
     :mod:`sandbox.servicebus.rest`; the Python methods below do the same without HTTP.
     """
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host) -> None:
         self.sandbox = sandbox
         self.default_lock_duration = DEFAULT_LOCK_DURATION
         self._queues: dict[str, Queue] = {}

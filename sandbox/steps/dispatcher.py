@@ -20,7 +20,8 @@ from .matching import STEP_TABLE, matching_steps
 from .registrations import CONTRACT_WEBHOOK, STAGE_POST_OPERATION, Step
 
 if TYPE_CHECKING:
-    from ..app import Sandbox
+    from ..core import Host
+    from ..servicebus import Namespace
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ class StepDispatcher:
     dispatcher's own writes (system jobs) never fire steps.
     """
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Host, servicebus: Namespace) -> None:
         self.sandbox = sandbox
+        self._servicebus = servicebus
         self.organization = Organization.named(sandbox.config.organization_name)
         self._caller = Caller(user_id=sandbox.system_caller.user_id)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
@@ -161,7 +163,7 @@ class StepDispatcher:
         if delivery.endpoint.contract == CONTRACT_WEBHOOK:
             webhook.post(delivery, self.sandbox.config.webhook_timeout_seconds)
         else:
-            queue_delivery.send(delivery, self.sandbox.servicebus)
+            queue_delivery.send(delivery, self._servicebus)
 
     def _record_waiting(self, event: ChangeEvent, step: Step) -> str:
         store = self.sandbox.store

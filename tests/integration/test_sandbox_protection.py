@@ -15,8 +15,9 @@ import requests
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from sandbox.app import Handler, Sandbox
+from sandbox.app import Sandbox
 from sandbox.config import Limits, SandboxConfig
+from sandbox.core import Handler
 from sandbox.protection import (
     BURST_REMAINING_HEADER,
     CONCURRENCY_EXCEEDED,
