@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean readme-settings
+.PHONY: demo test bench clean settings-doc
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-readme-settings: $(STAMP)
-	$(BIN)/python scripts/update_readme_settings.py
+settings-doc: $(STAMP)
+	$(BIN)/python scripts/update_settings_doc.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

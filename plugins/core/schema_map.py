@@ -16,33 +16,54 @@ from plugins.sync.lifecycle import EventKind, MembershipStatus
 
 
 class _Map(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class RegistrationMap(_Map):
     """The registration table (one row per registration or unregistration)."""
 
     table: str = "mp_registration"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "mp_registrations"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "mp_registrationid"
+    """primary key column (a GUID)"""
     name: str = "mp_name"
+    """primary name column: a short title the office sees in lists"""
     kind: str = "mp_kind"
+    """choice column: registration or unregistration"""
     first_name: str = "mp_firstname"
+    """first name as the registrant typed it"""
     last_name: str = "mp_lastname"
+    """last name as the registrant typed it"""
     email: str = "mp_email"
+    """e-mail address as the registrant typed it"""
     national_id: str = "mp_nationalid"
+    """identity number as typed (personnummer, fødselsnummer, HETU, CPR)"""
     phone: str = "mp_phone"
+    """phone number as typed"""
     self_declared: str = "mp_selfdeclaredalumnus"
+    """yes/no: the registrant says they studied here (for the `self_declared` rule)"""
     terminate_membership: str = "mp_terminatemembership"
+    """yes/no on an unregistration: end the membership too"""
     status: str = "mp_status"
+    """choice column holding the registration status (Received, NotApproved, ...)"""
     reason: str = "mp_reason"
+    """text: the reason code of the last decision, e.g. `created-alumnus`"""
     explanation: str = "mp_explanation"
+    """text: the decision explained in plain language for the office"""
     evidence: str = "mp_evidence"
+    """text (JSON): what the decision was based on: match, registry answers, rule"""
     processed_on: str = "mp_processedon"
+    """date and time the product last decided the registration"""
     topics: str = "mp_topics"
+    """multi-select choice: the topics the person wants to hear about"""
     channels: str = "mp_channels"
+    """multi-select choice: the channels the person accepts (e-mail, SMS, post)"""
     consent_version: str = "mp_consentversion"
+    """text: the version of the consent text the person accepted"""
     consent_on: str = "mp_consenton"
+    """date and time the consent was given"""
     person: str = Field(default="mp_personid", description="lookup column to the contact")
     person_nav: str = Field(default="mp_PersonId", description="its navigation property")
     person_registrations_nav: str = Field(
@@ -50,6 +71,7 @@ class RegistrationMap(_Map):
         description="the contact's collection of its registrations (the relationship name)",
     )
     created_on: str = "createdon"
+    """Dataverse's own creation timestamp (the sweep's age and the views' order)"""
     status_values: dict[Status, int] = {
         Status.RECEIVED: 100000000,
         Status.APPROVED_REGISTERED_ALUMNUS: 100000001,
@@ -59,10 +81,12 @@ class RegistrationMap(_Map):
         Status.DENIED: 100000005,
         Status.UNREGISTERED: 100000006,
     }
+    """the choice number of each status, as JSON: {"Received": 100000000, ...}"""
     kind_values: dict[Kind, int] = {
         Kind.REGISTRATION: 100000000,
         Kind.UNREGISTRATION: 100000001,
     }
+    """the choice number of registration and unregistration, as JSON"""
 
     def status_of(self, value: int | None) -> Status | None:
         """The status a choice number stands for (None for an unknown or empty value)."""
@@ -82,40 +106,71 @@ class ContactMap(_Map):
     """The person table (``contact`` in every Dynamics environment)."""
 
     table: str = "contact"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "contacts"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "contactid"
+    """primary key column (a GUID)"""
     first_name: str = "firstname"
+    """first name (the registries' given name)"""
     last_name: str = "lastname"
+    """last name (the registries' surname)"""
     emails: tuple[str, ...] = ("emailaddress1", "emailaddress2", "emailaddress3")
+    """the e-mail columns matched and filled in, primary first (JSON list)"""
     phone: str = "telephone1"
+    """main phone number"""
     mobile_phone: str = "mobilephone"
+    """mobile phone number (SMS goes here)"""
     birth_date: str = "birthdate"
+    """date of birth (from the registries; birthdays are sent from it)"""
     address_line1: str = "address1_line1"
+    """street address, first line"""
     address_line2: str = "address1_line2"
+    """street address, second line (c/o)"""
     postal_code: str = "address1_postalcode"
+    """postal code of the address"""
     city: str = "address1_city"
+    """city (post town) of the address"""
     country: str = "address1_country"
+    """country of the address"""
     national_id: str = "mp_nationalid"
+    """identity number in its canonical form (12 digits for Sweden)"""
     national_id_key: str = Field(
         default="mp_contact_nationalid", description="alternate key on the national id column"
     )
     categories: str = "mp_personcategories"
+    """multi-select choice: Alumnus, Registered alumnus, Student, Staff, Member"""
     protection_level: str = "mp_protectionlevel"
+    """choice: the registry's protection marking (protected identities have no address)"""
     deceased: str = "mp_deceased"
+    """yes/no, from the population register"""
     emigrated: str = "mp_emigrated"
+    """yes/no, from the population register"""
     no_communication: str = "mp_nocommunication"
+    """yes/no: the person asked for no alumni communication (unregistration)"""
     registry_source: str = "mp_registrysource"
+    """text: which registry last enriched the person"""
     last_enriched_on: str = "mp_lastenrichedon"
+    """date and time of the last registry refresh (upkeep picks the oldest)"""
     topics: str = "mp_topics"
+    """multi-select choice: the topics the person wants to hear about"""
     channels: str = "mp_channels"
+    """multi-select choice: the channels the person accepts"""
     consent_version: str = "mp_consentversion"
+    """text: the version of the consent text the person accepted"""
     consent_on: str = "mp_consenton"
+    """date and time the consent was given"""
     consent_source: str = "mp_consentsource"
+    """text: where the consent came from (the pages, a registration row)"""
     do_not_bulk_email: str = "donotbulkemail"
+    """Dynamics' own "do not allow bulk e-mails" flag, honoured by every mailing"""
     do_not_email: str = "donotemail"
+    """Dynamics' own "do not allow e-mails" flag"""
     do_not_postal_mail: str = "donotpostalmail"
+    """Dynamics' own "do not allow mail" flag"""
     do_not_phone: str = "donotphone"
-    state: str = Field(default="statecode", description="0 = active")
+    """Dynamics' own "do not allow phone calls" flag (also stops SMS)"""
+    state: str = Field(default="statecode", description="state column (0 = active)")
     category_values: dict[Category, int] = {
         Category.ALUMNUS: 100000000,
         Category.REGISTERED_ALUMNUS: 100000001,
@@ -123,12 +178,14 @@ class ContactMap(_Map):
         Category.STAFF: 100000003,
         Category.MEMBER: 100000004,
     }
+    """the choice number of each person category, as JSON"""
     protection_values: dict[str, int] = {
         "none": 100000000,
         "confidential": 100000001,
         "protected": 100000002,
         "unknown": 100000003,
     }
+    """the choice number of each protection level, as JSON"""
 
     def categories_of(self, text: str | None) -> frozenset[Category]:
         """Categories from a multi-select value such as ``"100000000,100000001"``."""
@@ -145,19 +202,33 @@ class TaskMap(_Map):
     """The review task created for the alumni office."""
 
     table: str = "task"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "tasks"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "activityid"
+    """primary key column (a GUID)"""
     subject: str = "subject"
+    """the task's title"""
     description: str = "description"
+    """the task's text (reason and readable evidence)"""
     due: str = "scheduledend"
+    """due date of the review task"""
     regarding_registration_nav: str = "regardingobjectid_mp_registration_task"
+    """navigation property binding the task to its registration"""
     regarding: str = "regardingobjectid"
+    """the regarding lookup column, to find a registration's tasks"""
     owner_nav: str = "ownerid"
+    """navigation property of the owner (the review team)"""
     state: str = "statecode"
+    """state column (open, completed)"""
     status: str = "statuscode"
+    """status reason column"""
     open_state: int = 0
+    """state number of an open task"""
     completed_state: int = 1
+    """state number of a completed task"""
     completed_status: int = 5
+    """status reason number of a completed task"""
 
 
 class PreferenceMap(_Map):
@@ -170,30 +241,45 @@ class PreferenceMap(_Map):
         "career": 100000003,
         "giving": 100000004,
     }
+    """the choice number of each relationship topic, as JSON"""
     channel_values: dict[str, int] = {"email": 100000000, "sms": 100000001, "post": 100000002}
+    """the choice number of each channel (email, sms, post), as JSON"""
 
 
 class EmailMap(_Map):
     """The e-mail activity (``email``) and its recipients (``activityparty`` rows)."""
 
     table: str = "email"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "emails"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "activityid"
+    """primary key column (a GUID)"""
     subject: str = "subject"
+    """the e-mail's subject"""
     description: str = "description"
-    direction: str = Field(default="directioncode", description="true = outgoing")
+    """the e-mail's body (HTML)"""
+    direction: str = Field(
+        default="directioncode", description="direction column (true = outgoing)"
+    )
     regarding_contact_nav: str = "regardingobjectid_contact_email"
+    """navigation property binding the e-mail to its person"""
     parties_nav: str = Field(
         default="email_activity_parties", description="deep-inserted with the e-mail"
     )
     party_contact_nav: str = "partyid_contact"
+    """navigation property of a recipient that is a contact"""
     party_user_nav: str = Field(
         default="partyid_systemuser", description="a party that is a user (the sender)"
     )
     party_type: str = "participationtypemask"
+    """participation type of a party (sender, to, cc)"""
     party_address: str = "addressused"
+    """the address a party was reached at"""
     sender: int = 1
+    """participation type number of the sender"""
     to_recipient: int = 2
+    """participation type number of a To recipient"""
     state: str = Field(default="statecode", description="0 = open (a draft, or failed to send)")
 
 
@@ -201,32 +287,53 @@ class SelfServiceLinkMap(_Map):
     """The self-service links sent by e-mail: one row per link, used at most once."""
 
     table: str = "mp_selfservicelink"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "mp_selfservicelinks"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "mp_selfservicelinkid"
+    """primary key column (a GUID)"""
     name: str = "mp_name"
+    """primary name column (the link's id, never the token)"""
     purpose: str = "mp_purpose"
+    """choice: what the link allows (update, unregister)"""
     expires_on: str = "mp_expireson"
+    """date and time after which the link is refused"""
     used_on: str = "mp_usedon"
+    """date and time the link was used (a used link is refused)"""
     person: str = "mp_personid"
+    """lookup column to the person the link is for"""
     person_nav: str = "mp_PersonId"
+    """navigation property of that lookup"""
     purpose_values: dict[str, int] = {"update": 100000000, "unregister": 100000001}
+    """the choice number of each purpose, as JSON"""
 
 
 class MembershipMap(_Map):
     """The membership table (one row per membership period of a person)."""
 
     table: str = "mp_membership"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "mp_memberships"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "mp_membershipid"
+    """primary key column (a GUID)"""
     person: str = "mp_personid"
+    """lookup column to the member"""
     person_nav: str = "mp_PersonId"
+    """navigation property of that lookup"""
     type: str = "mp_type"
+    """choice column: the membership type"""
     start: str = "mp_startdate"
+    """first day of the period"""
     end: str = "mp_enddate"
+    """last day of the period (reminders and grace count from it)"""
     status: str = "mp_status"
+    """choice column: active, grace, lapsed, ended"""
     automatic_renewal: str = "mp_automaticrenewal"
+    """yes/no: the membership renews itself"""
     renewal_active: str = "mp_renewalactive"
-    state: str = Field(default="statecode", description="0 = active")
+    """yes/no: an automatic renewal is still in force"""
+    state: str = Field(default="statecode", description="state column (0 = active)")
     type_values: dict[str, int] = Field(
         default={
             "standard": 100000000,
@@ -243,27 +350,43 @@ class MembershipMap(_Map):
         MembershipStatus.LAPSED: 100000002,
         MembershipStatus.ENDED: 100000003,
     }
+    """the choice number of each membership status, as JSON"""
 
 
 class LifecycleEventMap(_Map):
     """The lifecycle events: one row per message, keyed by (kind, person, period)."""
 
     table: str = "mp_lifecycleevent"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "mp_lifecycleevents"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "mp_lifecycleeventid"
+    """primary key column (a GUID)"""
     key: str = Field(default="mp_key", description="column of the alternate key")
     person: str = "mp_personid"
+    """lookup column to the person the message is for"""
     person_nav: str = "mp_PersonId"
+    """navigation property of that lookup"""
     membership: str = "mp_membershipid"
+    """lookup column to the membership the message is about"""
     membership_nav: str = "mp_MembershipId"
+    """navigation property of that lookup"""
     kind: str = "mp_kind"
+    """choice column: which message (expiry reminder, birthday, ...)"""
     period: str = "mp_period"
+    """text: the period the message belongs to (part of its key)"""
     due: str = "mp_duedate"
+    """date the message is due"""
     template: str = "mp_template"
+    """text: the template used"""
     channel: str = "mp_channel"
+    """text: the channel used (email, topic message)"""
     delivery_status: str = "mp_deliverystatus"
+    """choice column: pending, sent, refused, failed"""
     reason: str = "mp_reason"
+    """text: why it was sent or refused (consent, preferences)"""
     sent_on: str = "mp_senton"
+    """date and time the message was sent"""
     kind_values: dict[EventKind, int] = {
         EventKind.EXPIRY_REMINDER: 100000000,
         EventKind.GRACE_NOTICE: 100000001,
@@ -274,44 +397,61 @@ class LifecycleEventMap(_Map):
         EventKind.RENEWAL: 100000006,
         EventKind.FOLLOW_UP: 100000007,
     }
+    """the choice number of each message kind, as JSON"""
     delivery_values: dict[str, int] = {
         "pending": 100000000,
         "sent": 100000001,
         "refused": 100000002,
         "failed": 100000003,
     }
+    """the choice number of each delivery status, as JSON"""
 
 
 class TombstoneMap(_Map):
     """People erased on request (GDPR), remembered only by a keyed hash of their number."""
 
     table: str = "mp_tombstone"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "mp_tombstones"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "mp_tombstoneid"
+    """primary key column (a GUID)"""
     identity_hash: str = Field(default="mp_identityhash", description="column of the alternate key")
     erased_on: str = "mp_erasedon"
+    """date and time the person was erased"""
 
 
 class CheckpointMap(_Map):
     """Where each scheduled job got to (its last successful run and its position)."""
 
     table: str = "mp_checkpoint"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "mp_checkpoints"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "mp_checkpointid"
+    """primary key column (a GUID)"""
     name: str = Field(default="mp_name", description="column of the alternate key")
     value: str = "mp_value"
+    """text: the job's position (its own format)"""
     last_successful_run: str = "mp_lastsuccessfulrun"
+    """date and time the job last finished without error"""
 
 
 class TemplateMap(_Map):
     """E-mail templates (Dataverse's ``template`` table), found by title."""
 
     table: str = "template"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
     entity_set: str = "templates"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "templateid"
+    """primary key column (a GUID)"""
     title: str = "title"
+    """the template's title (the product finds templates by it)"""
     subject: str = "subject"
+    """the template's subject (XML with placeholders, as Dynamics stores it)"""
     body: str = "body"
+    """the template's body (XML with placeholders, as Dynamics stores it)"""
 
 
 class SchemaMap(_Map):

@@ -2,7 +2,7 @@
 
 Settings come from environment variables (in Azure: the Function App's application
 settings; locally: ``local.settings.json``'s ``Values``). Nested groups use ``__``:
-``DATAVERSE__URL``, ``DATAVERSE__CLIENT_ID``. The README's settings table lists them all.
+``DATAVERSE__URL``, ``DATAVERSE__CLIENT_ID``. docs/settings.md lists them all.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ class DataverseSettings(BaseModel):
     )
     bulk_chunk_size: int = Field(default=1000, ge=1, description="rows per *Multiple request")
     bulk_parallelism: int = Field(default=4, ge=1, description="*Multiple requests in flight")
-    page_size: int = Field(default=5000, ge=1, le=5000, description="odata.maxpagesize")
+    page_size: int = Field(
+        default=5000, ge=1, le=5000, description="rows per page asked for (odata.maxpagesize)"
+    )
     user_agent_suffix: str = Field(
         default="", description="appended to the User-Agent (e.g. your organisation)"
     )
@@ -100,7 +102,9 @@ class RegistrySettings(BaseModel):
     class Http(BaseModel):
         """Timeouts and retries of every registry call (5xx, 429, timeouts are retried)."""
 
-        timeout_seconds: float = Field(default=10.0, gt=0, description="per request")
+        timeout_seconds: float = Field(
+            default=10.0, gt=0, description="seconds one request may take"
+        )
         max_attempts: int = Field(default=4, ge=1, description="attempts, retries included")
         backoff_seconds: float = Field(default=0.5, ge=0, description="first wait; doubles")
         max_backoff_seconds: float = Field(default=10.0, ge=0, description="cap on any one wait")
@@ -149,7 +153,9 @@ class RegistrySettings(BaseModel):
         )
         client_cert: RegistrySettings.ClientCertificate | None = None
         org_nr: str = Field(default="", description="OrgNr: 12 digits, 16-prefixed")
-        order_id: str = Field(default="", description="BestallningsId: NNNNNNNN-FONN-NNNN")
+        order_id: str = Field(
+            default="", description="order id at Skatteverket (BestallningsId, NNNNNNNN-FONN-NNNN)"
+        )
         ca_bundle: str | None = Field(
             default=None, description="CA bundle to trust for this registry (default: the system's)"
         )
@@ -166,9 +172,15 @@ class RegistrySettings(BaseModel):
             description="the SOAP service address",
         )
         client_cert: RegistrySettings.ClientCertificate | None = None
-        customer_number: str = Field(default="", description="KundNrLeveransMottagare")
-        end_customer_number: str = Field(default="", description="KundNrSlutkund")
-        assignment_id: str = Field(default="", description="UppdragId")
+        customer_number: str = Field(
+            default="", description="customer number of the recipient (KundNrLeveransMottagare)"
+        )
+        end_customer_number: str = Field(
+            default="", description="customer number of the end customer (KundNrSlutkund)"
+        )
+        assignment_id: str = Field(
+            default="", description="assignment id of the SPAR agreement (UppdragId)"
+        )
         end_user_id: str = Field(default="", description="SlutAnvandarId: who asks")
         ca_bundle: str | None = Field(
             default=None, description="CA bundle to trust for this registry (default: the system's)"
@@ -313,8 +325,10 @@ class SelfServiceSettings(BaseModel):
     primary_colour: str = Field(
         default="#1f4e8c", pattern=_COLOUR, description="brand colour (#rrggbb) of buttons"
     )
-    background_colour: str = Field(default="#ffffff", pattern=_COLOUR, description="#rrggbb")
-    text_colour: str = Field(default="#1b1b1b", pattern=_COLOUR, description="#rrggbb")
+    background_colour: str = Field(
+        default="#ffffff", pattern=_COLOUR, description="colour as #rrggbb"
+    )
+    text_colour: str = Field(default="#1b1b1b", pattern=_COLOUR, description="colour as #rrggbb")
     languages: tuple[PageLanguage, ...] = Field(
         default=("sv", "nb", "en"), min_length=1, description="languages offered (sv, nb, en)"
     )
@@ -446,7 +460,7 @@ class SyncSettings(BaseModel):
         )
         servicebus_topic: str = Field(default="member-lifecycle", description="topic (or queue)")
         servicebus_key_name: str = Field(default="", description="shared access policy name")
-        servicebus_key: SecretStr | None = Field(default=None, description="its key")
+        servicebus_key: SecretStr | None = Field(default=None, description="SAS key of that policy")
         timeout_seconds: float = Field(default=10.0, gt=0, description="per Service Bus send")
 
     upkeep: Upkeep = Field(default_factory=Upkeep)

@@ -1,7 +1,8 @@
 """Every setting as a table row: the environment variable, its default and what it does.
 
-``member-plugins settings`` prints it; the README's settings table is this output, and a test
-keeps the two in step, so a setting cannot be added without being documented.
+``member-plugins settings`` prints it; ``docs/settings.md`` is this output (``make
+settings-doc`` writes it), and a test keeps the two in step, so a setting cannot be added
+without being documented.
 """
 
 from __future__ import annotations
@@ -62,15 +63,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _describe(name: str, field: FieldInfo, owner: type[BaseModel]) -> str:
+def _describe(field: FieldInfo) -> str:
     text = field.description or ""
     nested = _model_of(field.annotation)
     if not text and nested is not None and nested.__doc__:
         text = nested.__doc__.strip().splitlines()[0]
-    if not text and owner.__module__.endswith("schema_map"):
-        # Schema-map entries all say the same thing: which Dataverse name to use.
-        what = (owner.__doc__ or owner.__name__).strip().splitlines()[0].rstrip(".")
-        text = f"{what}: the {name.replace('_', ' ')}"
     return " ".join(text.split())
 
 
@@ -83,7 +80,7 @@ def setting_rows(model: type[BaseModel] = Settings, prefix: str = "") -> Iterato
         if nested is not None and not leaf_like and nested.model_fields and not _is_rule(nested):
             yield from setting_rows(nested, f"{env}__")
             continue
-        yield SettingRow(env, _default_text(field), _describe(name, field, model))
+        yield SettingRow(env, _default_text(field), _describe(field))
 
 
 def _is_rule(model: type[BaseModel]) -> bool:
@@ -94,7 +91,7 @@ def _is_rule(model: type[BaseModel]) -> bool:
 
 
 def markdown_table() -> str:
-    """The settings as Markdown: one table per group (what the README shows)."""
+    """The settings as Markdown: one table per group (what docs/settings.md shows)."""
     groups: dict[str, list[SettingRow]] = {}
     for row in setting_rows():
         groups.setdefault(row.env.split("__", 1)[0], []).append(row)
