@@ -3,15 +3,26 @@
 Settings come from environment variables (in Azure: the Function App's application
 settings; locally: ``local.settings.json``'s ``Values``). Nested groups use ``__``:
 ``DATAVERSE__URL``, ``DATAVERSE__CLIENT_ID``. The README's settings table lists them all.
+
+A value a trigger binding also reads (``%NAME%``) has an app-setting name without ``__``,
+declared with :func:`binding_setting`: the Functions host looks ``NAME`` up in .NET
+configuration, where an app setting ``A__B`` is the key ``A:B``, so ``%A__B%`` would never
+resolve. Each plugin loads only the groups it uses (:mod:`plugins.core.settings_groups`).
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from plugins.identity import Country
 from plugins.registration.eligibility import DEFAULT_RULE, AlumniRule
@@ -19,6 +30,13 @@ from plugins.sync.lifecycle import EventKind, LifecycleRules
 from plugins.sync.triggers import FollowUpRules
 
 from .schema_map import SchemaMap
+
+APP_SETTING = "app_setting"
+
+
+def binding_setting(name: str, default: str, description: str) -> Any:
+    """A field whose app setting is ``name`` (no ``__``), because a binding reads it too."""
+    return Field(default=default, description=description, json_schema_extra={APP_SETTING: name})
 
 
 class DataverseSettings(BaseModel):
@@ -232,8 +250,9 @@ class RegistrationSettings(BaseModel):
     "degree_awarded"}, {"kind": "min_credits", "credits": 60}]}'``); see
     :mod:`plugins.registration.eligibility`. The registries named here must be enabled under
     ``REGISTRIES__*`` and serve ``national_id_country``. ``queue`` and ``sweep_schedule`` are
-    also read by the trigger bindings (``%REGISTRATION__QUEUE%``,
-    ``%REGISTRATION__SWEEP_SCHEDULE%``), so in a Function App they must be set as app settings.
+    also read by the trigger bindings, so their app settings are ``REGISTRATION_QUEUE`` and
+    ``REGISTRATION_SWEEP_SCHEDULE`` (no ``__``: ``%REGISTRATION_QUEUE%`` would not resolve on
+    the Functions host) and in a Function App they must be set even at their defaults.
     ``write_tag`` is the pipeline's own (not ``DATAVERSE__WRITE_TAG``): a registration another
     part of the product writes, such as the self-service pages, must still be processed.
     """
@@ -264,16 +283,18 @@ class RegistrationSettings(BaseModel):
     sweep_age_minutes: int = Field(
         default=30, ge=0, description="a registration Received this long is processed again"
     )
-    sweep_schedule: str = Field(
-        default="0 */10 * * * *",
-        description="NCRONTAB of the sweep timer; must be an app setting (the binding reads it)",
+    sweep_schedule: str = binding_setting(
+        "REGISTRATION_SWEEP_SCHEDULE",
+        "0 */10 * * * *",
+        "NCRONTAB of the sweep timer; must be an app setting (the binding reads it)",
     )
     sweep_batch_size: int = Field(
         default=200, ge=1, description="registrations the sweep takes on per run"
     )
-    queue: str = Field(
-        default="mp-registration-events",
-        description="Service Bus queue of registration events; must be an app setting",
+    queue: str = binding_setting(
+        "REGISTRATION_QUEUE",
+        "mp-registration-events",
+        "Service Bus queue of registration events; must be an app setting (the binding reads it)",
     )
     write_tag: str = Field(
         default="member-plugins-registration",
@@ -466,6 +487,26 @@ class SyncSettings(BaseModel):
         return self
 
 
+class BindingSettingsSource(PydanticBaseSettingsSource):
+    """The values of :func:`binding_setting` fields, from their ``__``-free app settings.
+
+    Looked up without regard to case, like every app setting; it outranks the nested
+    spelling, so the service uses the very value the binding resolved.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: :meth:`__call__` reads the whole source at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        found: dict[str, Any] = {}
+        for name, (group, field) in binding_settings().items():
+            if group in self.settings_cls.model_fields and name in environ:
+                found.setdefault(group, {})[field] = environ[name]
+        return found
+
+
 class Settings(BaseSettings):
     """The product's settings root."""
 
@@ -477,6 +518,34 @@ class Settings(BaseSettings):
     selfservice: SelfServiceSettings = SelfServiceSettings()
     registration: RegistrationSettings = RegistrationSettings()
     sync: SyncSettings = SyncSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment, with the binding settings' own names ahead of it."""
+        bindings = BindingSettingsSource(settings_cls)
+        return init_settings, bindings, env_settings, dotenv_settings, file_secret_settings
+
+
+@lru_cache(maxsize=1)
+def binding_settings() -> dict[str, tuple[str, str]]:
+    """App-setting name -> (group, field) of every :func:`binding_setting` field."""
+    found: dict[str, tuple[str, str]] = {}
+    for group, info in Settings.model_fields.items():
+        model = info.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra
+            if isinstance(extra, dict) and isinstance(extra.get(APP_SETTING), str):
+                found[str(extra[APP_SETTING])] = (group, name)
+    return found
 
 
 @lru_cache(maxsize=1)

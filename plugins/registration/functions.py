@@ -9,10 +9,10 @@ endpoint) and maps the outcome onto what its transport understands:
 - webhook (``POST /api/registration/events``, function key): 200 when handled, skipped or
   settled (a registration that no longer exists), 400 for a body that is not a Dataverse
   event, 503 for a technical failure (Dataverse retries once; the sweep catches the rest);
-- Service Bus queue ``%REGISTRATION__QUEUE%`` (connection ``ServiceBusConnection``): a
+- Service Bus queue ``%REGISTRATION_QUEUE%`` (connection ``ServiceBusConnection``): a
   technical failure raises, so the message is abandoned and redelivered; a message that is
   not a Dataverse event, or one for a registration that is gone, is settled with a log line;
-- timer ``%REGISTRATION__SWEEP_SCHEDULE%``: the sweep of registrations left Received.
+- timer ``%REGISTRATION_SWEEP_SCHEDULE%``: the sweep of registrations left Received.
 
 The client and the registry adapters are built once per process, on first use.
 """
@@ -115,7 +115,7 @@ def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name="%REGISTRATION__QUEUE%", connection="ServiceBusConnection"
+    arg_name="msg", queue_name="%REGISTRATION_QUEUE%", connection="ServiceBusConnection"
 )
 def registration_queue(msg: func.ServiceBusMessage) -> None:
     """Dataverse's Service Bus messages: the same events as the webhook's."""
@@ -128,7 +128,7 @@ def registration_queue(msg: func.ServiceBusMessage) -> None:
     _runtime.dispatcher().handle(event)
 
 
-@blueprint.timer_trigger(arg_name="timer", schedule="%REGISTRATION__SWEEP_SCHEDULE%")
+@blueprint.timer_trigger(arg_name="timer", schedule="%REGISTRATION_SWEEP_SCHEDULE%")
 def registration_sweep(timer: func.TimerRequest) -> None:
     """Process again the registrations a technical error left Received."""
     _runtime.dispatcher().registration.sweep()
