@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +33,11 @@ from plugins.sync.triggers import FollowUpRules
 from .schema_map import SchemaMap
 
 APP_SETTING = "app_setting"
+
+
+def setting_problem(field: str, problem: str) -> PydanticCustomError:
+    """A model validator's error that names the field at fault (its app setting is named)."""
+    return PydanticCustomError("setting", "{problem}", {"setting": field, "problem": problem})
 
 
 def binding_setting(name: str, default: str, description: str) -> Any:
@@ -384,11 +390,11 @@ class SelfServiceSettings(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> SelfServiceSettings:
         if self.default_language not in self.languages:
-            raise ValueError("default_language must be one of languages")
+            raise setting_problem("default_language", "must be one of the languages")
         if self.link_keys and self.link_key_id not in self.link_keys:
-            raise ValueError("link_key_id must name one of link_keys")
+            raise setting_problem("link_key_id", "must name one of the link_keys")
         if any(len(key.get_secret_value()) < 32 for key in self.link_keys.values()):
-            raise ValueError("every link key needs at least 32 characters")
+            raise setting_problem("link_keys", "every link key needs at least 32 characters")
         return self
 
 
@@ -483,7 +489,7 @@ class SyncSettings(BaseModel):
     def _check(self) -> SyncSettings:
         key = self.tombstone_key
         if key is not None and len(key.get_secret_value()) < 32:
-            raise ValueError("tombstone_key needs at least 32 characters")
+            raise setting_problem("tombstone_key", "needs at least 32 characters")
         return self
 
 
@@ -507,17 +513,10 @@ class BindingSettingsSource(PydanticBaseSettingsSource):
         return found
 
 
-class Settings(BaseSettings):
-    """The product's settings root."""
+class EnvironmentSettings(BaseSettings):
+    """Read from the environment: nested groups by ``__``, binding settings by their name."""
 
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
-
-    dataverse: DataverseSettings = DataverseSettings()
-    registries: RegistrySettings = RegistrySettings()
-    schema_map: SchemaMap = SchemaMap()
-    selfservice: SelfServiceSettings = SelfServiceSettings()
-    registration: RegistrationSettings = RegistrationSettings()
-    sync: SyncSettings = SyncSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -531,6 +530,22 @@ class Settings(BaseSettings):
         """The environment, with the binding settings' own names ahead of it."""
         bindings = BindingSettingsSource(settings_cls)
         return init_settings, bindings, env_settings, dotenv_settings, file_secret_settings
+
+
+class Settings(EnvironmentSettings):
+    """The product's settings root: every group, read and validated at once.
+
+    The admin commands use it whole; a Function reads only its plugin's groups through
+    :func:`plugins.core.settings_groups.load_settings`, so one bad value stops only the
+    functions that use it.
+    """
+
+    dataverse: DataverseSettings = DataverseSettings()
+    registries: RegistrySettings = RegistrySettings()
+    schema_map: SchemaMap = SchemaMap()
+    selfservice: SelfServiceSettings = SelfServiceSettings()
+    registration: RegistrationSettings = RegistrationSettings()
+    sync: SyncSettings = SyncSettings()
 
 
 @lru_cache(maxsize=1)
