@@ -33,7 +33,7 @@ param dataverseClientId string
 @secure()
 param dataverseClientSecret string
 
-@description('The Service Bus queue Dataverse posts registration events to (REGISTRATION__QUEUE).')
+@description('The Service Bus queue Dataverse posts registration events to (REGISTRATION_QUEUE).')
 param registrationQueueName string = 'mp-registration-events'
 
 @description('Deliveries before Service Bus dead-letters a message the function keeps failing on.')
@@ -260,9 +260,9 @@ var baseSettings = {
   DATAVERSE__TENANT_ID: dataverseTenantId
   DATAVERSE__CLIENT_ID: dataverseClientId
   DATAVERSE__CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${dataverseSecret.properties.secretUri})'
-  // Read by the trigger bindings (%REGISTRATION__QUEUE%, %REGISTRATION__SWEEP_SCHEDULE%).
-  REGISTRATION__QUEUE: registrationQueue.name
-  REGISTRATION__SWEEP_SCHEDULE: '0 */10 * * * *'
+  // Read by the trigger bindings (%REGISTRATION_QUEUE%, %REGISTRATION_SWEEP_SCHEDULE%).
+  REGISTRATION_QUEUE: registrationQueue.name
+  REGISTRATION_SWEEP_SCHEDULE: '0 */10 * * * *'
   SELFSERVICE__LINK_KEY_ID: selfServiceLinkKeyId
 }
 var secretSettings = toObject(

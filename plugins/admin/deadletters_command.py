@@ -1,6 +1,6 @@
 """``member-plugins deadletters list | show <sequence> | replay (--all | <sequence>...)``.
 
-Works on the dead-letter queue of the registration queue (``REGISTRATION__QUEUE``, or
+Works on the dead-letter queue of the registration queue (``REGISTRATION_QUEUE``, or
 ``--queue``) in the namespace of the trigger's connection setting ``ServiceBusConnection``
 (from the environment or ``--settings local.settings.json``; ``--connection-string``
 overrides it). Against the sandbox, use the AMQP connection string ``member-plugins sandbox``
@@ -58,7 +58,7 @@ def add_deadletter_commands(
             "--connection-string",
             help=f"the namespace's (default: the {CONNECTION_SETTING} setting)",
         )
-        action.add_argument("--queue", help="the queue (default: REGISTRATION__QUEUE)")
+        action.add_argument("--queue", help="the queue (default: REGISTRATION_QUEUE)")
         action.add_argument(
             "--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS,
             help="seconds any one Service Bus call may take",

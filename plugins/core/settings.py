@@ -3,15 +3,27 @@
 Settings come from environment variables (in Azure: the Function App's application
 settings; locally: ``local.settings.json``'s ``Values``). Nested groups use ``__``:
 ``DATAVERSE__URL``, ``DATAVERSE__CLIENT_ID``. docs/settings.md lists them all.
+
+A value a trigger binding also reads (``%NAME%``) has an app-setting name without ``__``,
+declared with :func:`binding_setting`: the Functions host looks ``NAME`` up in .NET
+configuration, where an app setting ``A__B`` is the key ``A:B``, so ``%A__B%`` would never
+resolve. Each plugin loads only the groups it uses (:mod:`plugins.core.settings_groups`).
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from plugins.identity import Country
 from plugins.registration.eligibility import DEFAULT_RULE, AlumniRule
@@ -19,6 +31,18 @@ from plugins.sync.lifecycle import EventKind, LifecycleRules
 from plugins.sync.triggers import FollowUpRules
 
 from .schema_map import SchemaMap
+
+APP_SETTING = "app_setting"
+
+
+def setting_problem(field: str, problem: str) -> PydanticCustomError:
+    """A model validator's error that names the field at fault (its app setting is named)."""
+    return PydanticCustomError("setting", "{problem}", {"setting": field, "problem": problem})
+
+
+def binding_setting(name: str, default: str, description: str) -> Any:
+    """A field whose app setting is ``name`` (no ``__``), because a binding reads it too."""
+    return Field(default=default, description=description, json_schema_extra={APP_SETTING: name})
 
 
 class DataverseSettings(BaseModel):
@@ -244,8 +268,9 @@ class RegistrationSettings(BaseModel):
     "degree_awarded"}, {"kind": "min_credits", "credits": 60}]}'``); see
     :mod:`plugins.registration.eligibility`. The registries named here must be enabled under
     ``REGISTRIES__*`` and serve ``national_id_country``. ``queue`` and ``sweep_schedule`` are
-    also read by the trigger bindings (``%REGISTRATION__QUEUE%``,
-    ``%REGISTRATION__SWEEP_SCHEDULE%``), so in a Function App they must be set as app settings.
+    also read by the trigger bindings, so their app settings are ``REGISTRATION_QUEUE`` and
+    ``REGISTRATION_SWEEP_SCHEDULE`` (no ``__``: ``%REGISTRATION_QUEUE%`` would not resolve on
+    the Functions host) and in a Function App they must be set even at their defaults.
     ``write_tag`` is the pipeline's own (not ``DATAVERSE__WRITE_TAG``): a registration another
     part of the product writes, such as the self-service pages, must still be processed.
     """
@@ -276,16 +301,18 @@ class RegistrationSettings(BaseModel):
     sweep_age_minutes: int = Field(
         default=30, ge=0, description="a registration Received this long is processed again"
     )
-    sweep_schedule: str = Field(
-        default="0 */10 * * * *",
-        description="NCRONTAB of the sweep timer; must be an app setting (the binding reads it)",
+    sweep_schedule: str = binding_setting(
+        "REGISTRATION_SWEEP_SCHEDULE",
+        "0 */10 * * * *",
+        "NCRONTAB of the sweep timer; must be an app setting (the binding reads it)",
     )
     sweep_batch_size: int = Field(
         default=200, ge=1, description="registrations the sweep takes on per run"
     )
-    queue: str = Field(
-        default="mp-registration-events",
-        description="Service Bus queue of registration events; must be an app setting",
+    queue: str = binding_setting(
+        "REGISTRATION_QUEUE",
+        "mp-registration-events",
+        "Service Bus queue of registration events; must be an app setting (the binding reads it)",
     )
     write_tag: str = Field(
         default="member-plugins-registration",
@@ -377,11 +404,11 @@ class SelfServiceSettings(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> SelfServiceSettings:
         if self.default_language not in self.languages:
-            raise ValueError("default_language must be one of languages")
+            raise setting_problem("default_language", "must be one of the languages")
         if self.link_keys and self.link_key_id not in self.link_keys:
-            raise ValueError("link_key_id must name one of link_keys")
+            raise setting_problem("link_key_id", "must name one of the link_keys")
         if any(len(key.get_secret_value()) < 32 for key in self.link_keys.values()):
-            raise ValueError("every link key needs at least 32 characters")
+            raise setting_problem("link_keys", "every link key needs at least 32 characters")
         return self
 
 
@@ -476,14 +503,56 @@ class SyncSettings(BaseModel):
     def _check(self) -> SyncSettings:
         key = self.tombstone_key
         if key is not None and len(key.get_secret_value()) < 32:
-            raise ValueError("tombstone_key needs at least 32 characters")
+            raise setting_problem("tombstone_key", "needs at least 32 characters")
         return self
 
 
-class Settings(BaseSettings):
-    """The product's settings root."""
+class BindingSettingsSource(PydanticBaseSettingsSource):
+    """The values of :func:`binding_setting` fields, from their ``__``-free app settings.
+
+    Looked up without regard to case, like every app setting; it outranks the nested
+    spelling, so the service uses the very value the binding resolved.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: :meth:`__call__` reads the whole source at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {name.upper(): value for name, value in os.environ.items()}
+        found: dict[str, Any] = {}
+        for name, (group, field) in binding_settings().items():
+            if group in self.settings_cls.model_fields and name in environ:
+                found.setdefault(group, {})[field] = environ[name]
+        return found
+
+
+class EnvironmentSettings(BaseSettings):
+    """Read from the environment: nested groups by ``__``, binding settings by their name."""
 
     model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment, with the binding settings' own names ahead of it."""
+        bindings = BindingSettingsSource(settings_cls)
+        return init_settings, bindings, env_settings, dotenv_settings, file_secret_settings
+
+
+class Settings(EnvironmentSettings):
+    """The product's settings root: every group, read and validated at once.
+
+    The admin commands use it whole; a Function reads only its plugin's groups through
+    :func:`plugins.core.settings_groups.load_settings`, so one bad value stops only the
+    functions that use it.
+    """
 
     dataverse: DataverseSettings = DataverseSettings()
     registries: RegistrySettings = RegistrySettings()
@@ -491,6 +560,21 @@ class Settings(BaseSettings):
     selfservice: SelfServiceSettings = SelfServiceSettings()
     registration: RegistrationSettings = RegistrationSettings()
     sync: SyncSettings = SyncSettings()
+
+
+@lru_cache(maxsize=1)
+def binding_settings() -> dict[str, tuple[str, str]]:
+    """App-setting name -> (group, field) of every :func:`binding_setting` field."""
+    found: dict[str, tuple[str, str]] = {}
+    for group, info in Settings.model_fields.items():
+        model = info.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra
+            if isinstance(extra, dict) and isinstance(extra.get(APP_SETTING), str):
+                found[str(extra[APP_SETTING])] = (group, name)
+    return found
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from .settings import Settings
+from .settings import APP_SETTING, Settings
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,12 @@ def _describe(field: FieldInfo) -> str:
 
 
 def setting_rows(model: type[BaseModel] = Settings, prefix: str = "") -> Iterator[SettingRow]:
-    """One row per leaf setting; nested groups are flattened with ``__``."""
+    """One row per leaf setting; nested groups are flattened with ``__``, and a setting a
+    binding reads goes by its own app-setting name."""
     for name, field in model.model_fields.items():
-        env = f"{prefix}{name}".upper()
+        extra = field.json_schema_extra
+        own = extra.get(APP_SETTING) if isinstance(extra, dict) else None
+        env = str(own) if own else f"{prefix}{name}".upper()
         nested = _model_of(field.annotation)
         leaf_like = get_origin(field.annotation) in (dict, tuple, list)
         if nested is not None and not leaf_like and nested.model_fields and not _is_rule(nested):
@@ -92,12 +95,11 @@ def _is_rule(model: type[BaseModel]) -> bool:
 
 def markdown_table() -> str:
     """The settings as Markdown: one table per group (what docs/settings.md shows)."""
-    groups: dict[str, list[SettingRow]] = {}
-    for row in setting_rows():
-        groups.setdefault(row.env.split("__", 1)[0], []).append(row)
     lines: list[str] = []
-    for name, rows in groups.items():
-        doc = Settings.model_fields[name.lower()].annotation
+    for group, field in Settings.model_fields.items():
+        name = group.upper()
+        doc = field.annotation
+        rows = list(setting_rows(doc, f"{name}__")) if isinstance(doc, type) else []
         title = (getattr(doc, "__doc__", None) or "").strip().splitlines()[:1]
         lines += ["", f"#### `{name}__*`" + (f": {title[0]}" if title else ""), ""]
         lines += ["| Setting | Default | What it does |", "|---|---|---|"]

@@ -1,9 +1,14 @@
-"""The health check: settings, a token, one cheap Dataverse call (``WhoAmI``).
+"""The health check: Dataverse settings, a token, one cheap Dataverse call (``WhoAmI``),
+then each plugin's configuration.
 
 Each check reports whether it passed, why not, and how long it took. A check runs only when
 the one before passed (no token without settings, no Dataverse call without a token); the
-rest are reported as skipped. Details name settings and reasons, never values of secrets.
-Settings are read afresh on every call, so a fixed app setting shows up at the next probe.
+rest are reported as skipped. The plugin checks (``registration``, ``selfservice``,
+``sync``) each validate that plugin's settings groups on their own and say what is
+configured (for the pages: the link keys by id and the public base URL), so a bad value
+is reported against the plugin it stops. Details name settings and reasons, never values
+of secrets. Settings are read afresh on every call, so a fixed app setting shows up at the
+next probe.
 """
 
 from __future__ import annotations
@@ -16,11 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
-
 from plugins.admin.errors import auth_reason, connection_reason, one_line
 from plugins.core.logging import log_context
 from plugins.core.settings import DataverseSettings, Settings
+from plugins.core.settings_groups import SettingsError, load_group, load_plugin
 from plugins.dataverse.auth import TokenProvider, token_provider_for
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.errors import AuthenticationError, ResponseError, TransportError
@@ -57,9 +61,11 @@ class HealthReport:
         return all(check.ok for check in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
-        """``{"status": "ok"|"failing", "checks": [{"name", "ok", "detail", "duration_ms"}]}``."""
+        """``{"status": "ok"|"failing", "failing": [names], "checks": [{"name", "ok", "detail",
+        "duration_ms"}]}``."""
         return {
             "status": "ok" if self.ok else "failing",
+            "failing": [check.name for check in self.checks if not check.ok],
             "checks": [
                 {"name": c.name, "ok": c.ok, "detail": c.detail, "duration_ms": c.duration_ms}
                 for c in self.checks
@@ -81,6 +87,7 @@ def check_health() -> HealthReport:
         checks.append(_run("dataverse", lambda: _who_am_i(dataverse, tokens))[0])
     else:
         checks.append(_skipped("dataverse", "token" if dataverse is not None else "settings"))
+    checks += [_run(name, plugin)[0] for name, plugin in PLUGIN_CHECKS.items()]
     report = HealthReport(tuple(checks))
     failed = [check.name for check in report.checks if not check.ok]
     with log_context(outcome="ok" if report.ok else "failing"):
@@ -89,11 +96,7 @@ def check_health() -> HealthReport:
 
 
 def _settings() -> tuple[str, DataverseSettings]:
-    try:
-        dataverse = Settings().dataverse
-    except ValidationError as exc:
-        names = sorted({"__".join(str(p) for p in e["loc"]).upper() for e in exc.errors()})
-        raise CheckFailed(f"invalid values: {', '.join(names)}") from exc
+    dataverse: DataverseSettings = _load(lambda: load_group("dataverse"))
     problems = _missing(dataverse)
     if problems:
         raise CheckFailed("; ".join(problems))
@@ -124,6 +127,58 @@ def _missing(settings: DataverseSettings) -> list[str]:
     if settings.auth_method == "certificate" and path and not Path(path).is_file():
         problems.append("DATAVERSE__CERTIFICATE_PATH names no file")
     return problems
+
+
+def _load(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except SettingsError as exc:
+        raise CheckFailed(str(exc)) from exc
+
+
+def _registration() -> tuple[str, None]:
+    settings: Settings = _load(lambda: load_plugin("registration"))
+    registration = settings.registration
+    registries = settings.registries
+    for kind, name in (("student", registration.student_registry),
+                       ("population", registration.population_registry)):
+        if name != "none" and not getattr(registries, name).enabled:
+            raise CheckFailed(
+                f"REGISTRATION__{kind.upper()}_REGISTRY is {name}, but "
+                f"REGISTRIES__{name.upper()}__ENABLED is not true"
+            )
+    return (
+        f"queue {registration.queue}, sweep '{registration.sweep_schedule}', "
+        f"registries {registration.student_registry}/{registration.population_registry}, "
+        f"alumni rule: {registration.alumni_rule.describe()}"
+    ), None
+
+
+def _selfservice() -> tuple[str, None]:
+    selfservice = _load(lambda: load_plugin("selfservice")).selfservice
+    if not selfservice.link_keys:
+        raise CheckFailed("SELFSERVICE__LINK_KEYS and SELFSERVICE__LINK_KEY_ID are not set")
+    others = sorted(set(selfservice.link_keys) - {selfservice.link_key_id})
+    keys = f"link key {selfservice.link_key_id} signs" + (
+        f", {', '.join(others)} verify" if others else ""
+    )
+    base = selfservice.public_base_url or "not set (links use the request's host name)"
+    return f"{keys}; public base URL {base}", None
+
+
+def _sync() -> tuple[str, None]:
+    sync = _load(lambda: load_plugin("sync")).sync
+    jobs = {"upkeep": sync.upkeep.enabled, "graduates": sync.graduates.enabled,
+            "lifecycle": sync.lifecycle.enabled, "follow-ups": sync.follow_ups.enabled}
+    on = [name for name, enabled in jobs.items() if enabled]
+    return f"on: {', '.join(on) or 'none'}; delivery {sync.delivery.mode}", None
+
+
+PLUGIN_CHECKS: dict[str, Callable[[], tuple[str, Any]]] = {
+    "registration": _registration,
+    "selfservice": _selfservice,
+    "sync": _sync,
+}
 
 
 def _token(settings: DataverseSettings) -> tuple[str, TokenProvider]:

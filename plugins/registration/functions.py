@@ -8,25 +8,37 @@ endpoint) and maps the outcome onto what its transport understands:
 
 - webhook (``POST /api/registration/events``, function key): 200 when handled, skipped or
   settled (a registration that no longer exists), 400 for a body that is not a Dataverse
-  event, 503 for a technical failure (Dataverse retries once; the sweep catches the rest);
-- Service Bus queue ``%REGISTRATION__QUEUE%`` (connection ``ServiceBusConnection``): a
-  technical failure raises, so the message is abandoned and redelivered; a message that is
-  not a Dataverse event, or one for a registration that is gone, is settled with a log line;
-- timer ``%REGISTRATION__SWEEP_SCHEDULE%``: the sweep of registrations left Received.
+  event, 503 for a technical failure (Dataverse retries once; the sweep catches the rest)
+  and 503 with a JSON body naming the setting when a setting the pipeline reads is bad;
+- Service Bus queue ``%REGISTRATION_QUEUE%`` (connection ``ServiceBusConnection``): a
+  technical failure or a bad setting raises, so the message is abandoned and redelivered; a
+  message that is not a Dataverse event, or one for a registration that is gone, is settled
+  with a log line;
+- timer ``%REGISTRATION_SWEEP_SCHEDULE%``: the sweep of registrations left Received.
 
-The client and the registry adapters are built once per process, on first use.
+The client and the registry adapters are built once per process, on first use, from the
+registration plugin's settings groups only (:mod:`plugins.core.settings_groups`); the
+follow-ups' ``SYNC__*`` settings are optional: when they are bad, registrations go on
+without follow-ups.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import os
 import threading
 
 import azure.functions as func
 
 from plugins.core.events import EventParseError, parse_servicebus, parse_webhook
 from plugins.core.settings import Settings
+from plugins.core.settings_groups import (
+    PLUGIN_GROUPS,
+    SettingsError,
+    group_environment,
+    load_group,
+    load_plugin,
+)
 from plugins.dataverse.client import DataverseClient
 from plugins.dispatch import RETRYABLE, EventDispatcher
 from plugins.registries.factory import build_adapters
@@ -58,7 +70,7 @@ class _Runtime:
         environment = _settings_environment()
         with self._lock:
             if self._dispatcher is None or environment != self._environment:
-                previous, self._dispatcher = self._dispatcher, _build(Settings())
+                previous, self._dispatcher = self._dispatcher, _build(_settings())
                 self._environment = environment
                 if previous is not None:
                     previous.close()
@@ -66,9 +78,21 @@ class _Runtime:
 
 
 def _settings_environment() -> dict[str, str]:
-    """The environment variables :class:`Settings` reads (one prefix per settings group)."""
-    prefixes = tuple(name.upper() for name in Settings.model_fields)
-    return {name: value for name, value in os.environ.items() if name.upper().startswith(prefixes)}
+    """The app settings the pipeline reads (its groups and the follow-ups')."""
+    found: dict[str, str] = {}
+    for group in (*PLUGIN_GROUPS["registration"], "sync"):
+        found.update(group_environment(group))
+    return found
+
+
+def _settings() -> Settings:
+    settings = load_plugin("registration")
+    try:
+        sync = load_group("sync")
+    except SettingsError:
+        # Logged by the loader; registrations go on without the follow-ups.
+        return settings
+    return settings.model_copy(update={"sync": sync})
 
 
 def _build(settings: Settings) -> EventDispatcher:
@@ -108,6 +132,9 @@ def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
         return func.HttpResponse(str(exc), status_code=400)
     try:
         outcome = _runtime.dispatcher().handle(event)
+    except SettingsError as exc:
+        body = json.dumps({"error": "configuration", **exc.as_dict()})
+        return func.HttpResponse(body, status_code=503, mimetype="application/json")
     except RETRYABLE:
         return func.HttpResponse("Try again later.", status_code=503)
     body = outcome.model_dump_json(include={"registration_id", "result", "status", "reason"})
@@ -115,7 +142,7 @@ def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name="%REGISTRATION__QUEUE%", connection="ServiceBusConnection"
+    arg_name="msg", queue_name="%REGISTRATION_QUEUE%", connection="ServiceBusConnection"
 )
 def registration_queue(msg: func.ServiceBusMessage) -> None:
     """Dataverse's Service Bus messages: the same events as the webhook's."""
@@ -128,7 +155,7 @@ def registration_queue(msg: func.ServiceBusMessage) -> None:
     _runtime.dispatcher().handle(event)
 
 
-@blueprint.timer_trigger(arg_name="timer", schedule="%REGISTRATION__SWEEP_SCHEDULE%")
+@blueprint.timer_trigger(arg_name="timer", schedule="%REGISTRATION_SWEEP_SCHEDULE%")
 def registration_sweep(timer: func.TimerRequest) -> None:
     """Process again the registrations a technical error left Received."""
     _runtime.dispatcher().registration.sweep()

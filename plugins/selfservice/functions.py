@@ -1,7 +1,8 @@
 """The self-service pages as HTTP-triggered functions (anonymous: they are public pages).
 
 Each trigger converts the request, calls one page, and converts the answer. When Dataverse
-or the configuration fails, the person gets a "try again later" page (503), never a trace.
+or the configuration fails (a bad ``SELFSERVICE__*``, ``DATAVERSE__*`` or ``SCHEMA_MAP__*``
+value), the person gets a "try again later" page (503), never a trace.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs
 
 import azure.functions as func
 
+from plugins.core.settings_groups import SettingsError
 from plugins.dataverse.errors import DataverseError
 
 from .oidc import OidcError
@@ -85,6 +87,8 @@ def _answer(req: func.HttpRequest, page: Page) -> func.HttpResponse:
         return http_response(page(current_pages(), request))
     except NotConfigured as exc:
         log.error("selfservice: not configured: %s", exc)
+    except SettingsError:
+        pass  # the settings loader has logged it, once
     except (DataverseError, OidcError) as exc:
         log.error("selfservice: %s failed: %s", type(exc).__name__, exc)
     return http_response(current_frame().unavailable(request or _fallback(req)))

@@ -3,14 +3,17 @@
 The settings are read on every request and compared with those the pages were built from:
 in Azure they never change within a process, so the pages (with their pooled Dataverse
 client and rate-limit counters) are built once; the local host, which starts apps with
-different settings in one process, gets pages that match its settings.
+different settings in one process, gets pages that match its settings. Only the pages'
+settings groups are read (:mod:`plugins.core.settings_groups`): a bad value elsewhere does
+not stop them, and a bad value of theirs is a :class:`SettingsError` (a 503 page).
 """
 
 from __future__ import annotations
 
 import threading
 
-from plugins.core.settings import Settings
+from plugins.core.settings import SelfServiceSettings, Settings
+from plugins.core.settings_groups import SettingsError, load_group, load_plugin
 from plugins.dataverse.client import DataverseClient
 
 from .frame import Frame
@@ -29,9 +32,10 @@ _built: tuple[Settings, SelfServicePages, DataverseClient] | None = None
 
 
 def current_pages() -> SelfServicePages:
-    """The pages for the current settings; NotConfigured when they cannot work."""
+    """The pages for the current settings; NotConfigured or SettingsError when they cannot
+    work."""
     global _built
-    settings = Settings()
+    settings = load_plugin("selfservice")
     with _lock:
         if _built is not None and _built[0] == settings:
             return _built[1]
@@ -43,8 +47,12 @@ def current_pages() -> SelfServicePages:
 
 
 def current_frame() -> Frame:
-    """A frame for the current settings, for answers when the pages cannot be built."""
-    return Frame(Settings().selfservice)
+    """A frame for the current settings, for answers when the pages cannot be built (the
+    built-in look when the pages' own settings are bad)."""
+    try:
+        return Frame(load_group("selfservice"))
+    except SettingsError:
+        return Frame(SelfServiceSettings())
 
 
 def build_pages(settings: Settings) -> tuple[SelfServicePages, DataverseClient]:

@@ -3,7 +3,8 @@
 Each timer runs one job of :class:`~plugins.sync.jobs.SyncJobs` (the job logs what it did);
 a job not enabled in settings does nothing. A failure raises, so the run shows as failed in
 Application Insights; the next run picks up where it stopped (checkpoints, enrichment stamps).
-The host runs a timer function as a singleton, so a job never overlaps itself.
+The host runs a timer function as a singleton, so a job never overlaps itself. Only the sync
+plugin's settings groups are read; a bad value in them fails the run naming the setting.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from plugins.core.settings import Settings
+from plugins.core.settings_groups import load_plugin
 
 from .jobs import SyncJobs
 
@@ -26,19 +27,19 @@ blueprint = func.Blueprint()
 @blueprint.timer_trigger(arg_name="timer", schedule=UPKEEP_SCHEDULE, use_monitor=True)
 def sync_register_upkeep(timer: func.TimerRequest) -> None:
     """Refresh stale contacts from the population register."""
-    with SyncJobs(Settings()) as jobs:
+    with SyncJobs(load_plugin("sync")) as jobs:
         jobs.upkeep(datetime.now(UTC))
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule=GRADUATES_SCHEDULE, use_monitor=True)
 def sync_new_graduates(timer: func.TimerRequest) -> None:
     """Make graduated students alumni."""
-    with SyncJobs(Settings()) as jobs:
+    with SyncJobs(load_plugin("sync")) as jobs:
         jobs.graduates(datetime.now(UTC))
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule=LIFECYCLE_SCHEDULE, use_monitor=True)
 def sync_lifecycle(timer: func.TimerRequest) -> None:
     """Membership statuses and the lifecycle messages due since the last run."""
-    with SyncJobs(Settings()) as jobs:
+    with SyncJobs(load_plugin("sync")) as jobs:
         jobs.lifecycle(datetime.now(UTC))

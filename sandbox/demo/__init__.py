@@ -125,8 +125,8 @@ def app_settings(sandbox: Sandbox, key_file: Path) -> dict[str, str]:
         "REGISTRATION__STUDENT_REGISTRY": "ladok",
         "REGISTRATION__POPULATION_REGISTRY": "navet",
         "REGISTRATION__REVIEW_TEAM_ID": TEAM_ID,
-        "REGISTRATION__QUEUE": QUEUE,
-        "REGISTRATION__SWEEP_SCHEDULE": "0 */15 * * * *",
+        "REGISTRATION_QUEUE": QUEUE,
+        "REGISTRATION_SWEEP_SCHEDULE": "0 */15 * * * *",
         "ServiceBusConnection": servicebus_connection_string(sandbox),
     }
 

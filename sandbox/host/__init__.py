@@ -22,12 +22,20 @@ import time
 from collections.abc import Mapping
 
 from ..wsgiserver import ServerThread
-from .config import EnvironmentOverlay, HostConfig, read_local_settings, resolve_setting_expression
+from .config import (
+    EnvironmentOverlay,
+    HostConfig,
+    UnresolvedSetting,
+    app_configuration,
+    read_local_settings,
+    resolve_setting_expression,
+)
 from .errors import HostError
 from .http import FunctionsHttp
 from .invoker import Invoker
 from .keys import KeyRing
 from .loader import SERVICEBUS_TRIGGER, TIMER_TRIGGER, FunctionEntry, LoadedApp, load_app
+from .ncrontab import ScheduleError
 from .queue_consumer import QueueConsumer
 from .servicebus import ConnectionInfo, QueueClient
 from .timers import TimerRunner, Timers
@@ -50,6 +58,11 @@ class LocalHost:
     ``servicebus_poll_seconds`` is how long a queue trigger waits after finding its queue
     empty before asking again; ``servicebus_ca_bundle`` is the CA that a TLS namespace (the
     HTTPS sandbox) is verified with.
+
+    As on Azure, a function whose binding cannot be set up (a ``%NAME%`` that does not
+    resolve, a schedule that does not parse) is *in error*: it is logged, listed in
+    :attr:`function_errors` and at ``GET /admin/functions/<name>/status``, and does not run,
+    while the other functions work.
     """
 
     def __init__(
@@ -78,6 +91,7 @@ class LocalHost:
         self._timers: Timers | None = None
         self._consumers: list[QueueConsumer] = []
         self._server: ServerThread | None = None
+        self.function_errors: dict[str, str] = {}
 
     def start(self) -> LocalHost:
         """Apply the settings, load the app, start HTTP, timers and queue consumers."""
@@ -130,14 +144,24 @@ class LocalHost:
         config = HostConfig.from_folder(app.folder)
         invoker = Invoker(app.folder)
         self.keys = KeyRing(app.functions, self._function_keys, self._master_key)
-        timers = self._timers = Timers(
-            [TimerRunner(entry, invoker) for entry in app.with_trigger(TIMER_TRIGGER)]
+        self.function_errors = {}
+        runners: list[TimerRunner] = []
+        for entry in app.with_trigger(TIMER_TRIGGER):
+            try:
+                runners.append(TimerRunner(entry, invoker))
+            except (UnresolvedSetting, ScheduleError) as exc:
+                self._in_error(entry, exc)
+        timers = self._timers = Timers(runners)
+        for entry in app.with_trigger(SERVICEBUS_TRIGGER):
+            try:
+                self._consumers.append(_consumer(
+                    entry, invoker, config, self._poll_seconds, self._servicebus_ca_bundle
+                ))
+            except UnresolvedSetting as exc:
+                self._in_error(entry, exc)
+        http = FunctionsHttp(
+            app, invoker, self.keys, timers, config.route_prefix, self.function_errors
         )
-        self._consumers = [
-            _consumer(entry, invoker, config, self._poll_seconds, self._servicebus_ca_bundle)
-            for entry in app.with_trigger(SERVICEBUS_TRIGGER)
-        ]
-        http = FunctionsHttp(app, invoker, self.keys, timers, config.route_prefix)
         self._server = ServerThread(http, self._host, self._port, name="functions-host-http")
         self.base_url = f"http://{self._host}:{self._server.port}"
         self._server.start()
@@ -148,6 +172,11 @@ class LocalHost:
             "Functions host for %s listening on %s (%d functions)",
             self.app_module, self.base_url, len(app.functions),
         )
+
+    def _in_error(self, entry: FunctionEntry, error: Exception) -> None:
+        message = f"Error indexing method 'Functions.{entry.name}': {error}"
+        self.function_errors[entry.name] = message
+        log.error("The 'Functions.%s' function is in error: %s", entry.name, message)
 
 
 def _consumer(
@@ -174,7 +203,12 @@ def _consumer(
     if unsupported:
         raise HostError(f"function '{entry.name}': {unsupported} not supported by the local host")
     setting = str(binding.get("connection") or DEFAULT_SERVICEBUS_CONNECTION)
-    connection_string = resolve_setting_expression(f"%{setting}%")
+    connection_string = app_configuration().get(setting.lower())
+    if not connection_string:
+        raise UnresolvedSetting(
+            f"Service Bus account connection string with name '{setting}' does not exist "
+            "in the settings"
+        )
     queue = resolve_setting_expression(str(binding["queueName"]))
     client = QueueClient(ConnectionInfo.parse(connection_string), queue, ca_bundle=ca_bundle)
     return QueueConsumer(entry, invoker, client, config.max_concurrent_calls, poll_seconds)

@@ -33,14 +33,45 @@ def read_local_settings(path: Path) -> dict[str, str]:
     return {str(name): "" if value is None else str(value) for name, value in values.items()}
 
 
-def resolve_setting_expression(text: str) -> str:
-    """Replace each ``%Name%`` with the app setting ``Name``, as binding expressions do."""
+class UnresolvedSetting(HostError):
+    """A binding expression names an app setting the configuration does not hold."""
+
+
+def configuration_key(name: str) -> str:
+    """The .NET configuration key of an environment variable: ``__`` is the ``:`` separator,
+    and keys compare without regard to case."""
+    return name.replace("__", ":").lower()
+
+
+def app_configuration(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The app settings as the host's .NET configuration holds them, key -> value.
+
+    The environment-variables provider stores ``A__B`` under ``A:B``; the name resolver then
+    looks a ``%NAME%`` up as the key ``NAME`` as written. So ``%A:B%`` finds ``A__B`` while
+    ``%A__B%`` finds nothing (the platform behaviour the binding settings' names avoid).
+    """
+    source = os.environ if environ is None else environ
+    return {configuration_key(name): value for name, value in source.items()}
+
+
+def resolve_setting_expression(text: str, configuration: Mapping[str, str] | None = None) -> str:
+    """Replace each ``%Name%`` with the app setting ``Name``, as the host's name resolver does.
+
+    An unresolved name raises :class:`UnresolvedSetting` with the host's own wording.
+    """
+    values = app_configuration() if configuration is None else configuration
 
     def setting(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in os.environ:
-            raise HostError(f"app setting '{name}' used in '{text}' is not set")
-        return os.environ[name]
+        value = values.get(name.lower())
+        if value is None:
+            hint = (
+                f" (an app setting named '{name}' is the configuration key "
+                f"'{name.replace('__', ':')}': use a name without '__')"
+                if "__" in name else ""
+            )
+            raise UnresolvedSetting(f"'%{name}%' does not resolve to a value{hint}")
+        return value
 
     return SETTING_EXPRESSION.sub(setting, text)
 

@@ -9,13 +9,15 @@ a str; anything else, or an exception, is a 500 with an empty body. A missing or
 is a 401 with an empty body; a path no function serves (or a method it does not accept) 404.
 
 ``POST /admin/functions/<name>`` (master key, body ``{"input": ""}`` or empty) runs a timer
-function in the background and answers 202, as Core Tools does.
+function in the background and answers 202, as Core Tools does; ``GET
+/admin/functions/<name>/status`` (master key) answers ``{"errors": [...]}``, the reasons a
+function is in error (empty when it runs). A function in error is not served.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from azure.functions import meta
@@ -52,14 +54,24 @@ class FunctionsHttp:
     """The WSGI application of the local host."""
 
     def __init__(
-        self, app: LoadedApp, invoker: Invoker, keys: KeyRing, timers: Timers, route_prefix: str
+        self,
+        app: LoadedApp,
+        invoker: Invoker,
+        keys: KeyRing,
+        timers: Timers,
+        route_prefix: str,
+        errors: Mapping[str, str] | None = None,
     ) -> None:
         self._app = app
+        self._errors = errors if errors is not None else {}
         self._invoker = invoker
         self._keys = keys
         self._timers = timers
         self._prefix = f"/{route_prefix.lower()}" if route_prefix else ""
-        routes = [HttpRoute(entry) for entry in app.with_trigger(HTTP_TRIGGER)]
+        routes = [
+            HttpRoute(entry) for entry in app.with_trigger(HTTP_TRIGGER)
+            if entry.name not in self._errors
+        ]
         # sorted() is stable, so equally specific routes keep their definition order.
         self._routes = sorted(routes, key=lambda r: r.route.precedence)
 
@@ -71,8 +83,11 @@ class FunctionsHttp:
     def handle(self, request: Request) -> Response:
         """Answer one request."""
         segments = request.path.strip("/").split("/")
-        if [s.lower() for s in segments[:2]] == list(ADMIN_FUNCTIONS) and len(segments) == 3:
-            return self._admin_invoke(request, segments[2])
+        if [s.lower() for s in segments[:2]] == list(ADMIN_FUNCTIONS):
+            if len(segments) == 3:
+                return self._admin_invoke(request, segments[2])
+            if len(segments) == 4 and segments[3].lower() == "status":
+                return self._admin_status(request, segments[2])
         relative = self._relative_path(request.path)
         if relative is None:
             return _empty(404)
@@ -111,12 +126,24 @@ class FunctionsHttp:
         if not self._keys.allows_admin(presented_key(request.headers, request.args)):
             return _empty(401)
         entry = self._app.find(name)
-        if entry is None:
+        if entry is None or entry.name in self._errors:
             return _empty(404)
         if entry.trigger != TIMER_TRIGGER or not _valid_admin_body(request.get_data()):
             return _empty(400)
         self._timers.submit(entry.name)
         return _empty(202)
+
+    def _admin_status(self, request: Request, name: str) -> Response:
+        if request.method != "GET":
+            return _empty(404)
+        if not self._keys.allows_admin(presented_key(request.headers, request.args)):
+            return _empty(401)
+        entry = self._app.find(name)
+        if entry is None:
+            return _empty(404)
+        error = self._errors.get(entry.name)
+        body = json.dumps({"name": entry.name, "errors": [error] if error else []})
+        return Response(body, status=200, content_type="application/json; charset=utf-8")
 
 
 def to_http_request(request: Request, route_values: dict[str, str]) -> HttpRequest:

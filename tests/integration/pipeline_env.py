@@ -93,8 +93,8 @@ def app_settings(sandbox: Sandbox, key_file: Path, team_id: str) -> dict[str, st
         "REGISTRATION__POPULATION_REGISTRY": "navet",
         "REGISTRATION__REVIEW_TEAM_ID": team_id,
         "REGISTRATION__SWEEP_AGE_MINUTES": "0",
-        "REGISTRATION__SWEEP_SCHEDULE": IDLE_SCHEDULE,
-        "REGISTRATION__QUEUE": QUEUE,
+        "REGISTRATION_SWEEP_SCHEDULE": IDLE_SCHEDULE,
+        "REGISTRATION_QUEUE": QUEUE,
         # The sandbox models a task's owner per target table (owningteam), not Dataverse's
         # polymorphic ``ownerid`` navigation property.
         "SCHEMA_MAP__TASK__OWNER_NAV": "owningteam",

@@ -176,7 +176,7 @@ def test_replay_chosen_then_all_keeps_what_matters_and_strips_the_dead_letter_st
     assert [m.message_id for m in sandbox.servicebus.dead_letters(QUEUE)] == ["evt-0", "evt-2"]
 
     monkeypatch.setenv("ServiceBusConnection", peer.connection_string)
-    monkeypatch.setenv("REGISTRATION__QUEUE", QUEUE)
+    monkeypatch.setenv("REGISTRATION_QUEUE", QUEUE)
     code, out, err = cli(capsys, "replay", "--all")
     assert (code, err) == (0, "") and "replayed to mp-registration-events: 2" in out
     copies = sandbox.servicebus.queue(QUEUE).peek_all()

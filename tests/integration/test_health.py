@@ -20,6 +20,11 @@ from sandbox.host.loader import load_app
 from sandbox.product_settings import dataverse_values
 
 HEALTH_KEY = "health-probe-key"
+LINK_KEYS = {
+    "SELFSERVICE__LINK_KEYS": '{"k2": "' + "k" * 40 + '", "k1": "' + "o" * 40 + '"}',
+    "SELFSERVICE__LINK_KEY_ID": "k2",
+}
+NAMES = ["settings", "token", "dataverse", "registration", "selfservice", "sync"]
 APP_SOURCE = """
 import azure.functions as func
 
@@ -38,8 +43,9 @@ def app_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def host_settings(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
-    """The sandbox's ``DATAVERSE__*`` settings with ``overrides``; an empty one is left out."""
-    values = {**dataverse_values(sandbox), **overrides}
+    """The sandbox's ``DATAVERSE__*`` settings and link keys with ``overrides``; an empty one
+    is left out."""
+    values = {**dataverse_values(sandbox), **LINK_KEYS, **overrides}
     return {name: value for name, value in values.items() if value}
 
 
@@ -70,7 +76,8 @@ def probe(
 
 def checks(response: requests.Response) -> dict[str, dict[str, Any]]:
     body = response.json()
-    assert [c["name"] for c in body["checks"]] == ["settings", "token", "dataverse"]
+    assert [c["name"] for c in body["checks"]] == NAMES
+    assert body["failing"] == [c["name"] for c in body["checks"] if not c["ok"]]
     for check in body["checks"]:
         assert set(check) == {"name", "ok", "detail", "duration_ms"}
         assert check["duration_ms"] >= 0
@@ -129,7 +136,44 @@ def test_missing_settings_are_named(probe: Callable[..., requests.Response]) -> 
 def test_invalid_setting_values_are_named(probe: Callable[..., requests.Response]) -> None:
     response = probe(DATAVERSE__REQUEST_TIMEOUT_SECONDS="-1")
     found = checks(response)
-    assert found["settings"]["detail"] == "invalid values: DATAVERSE__REQUEST_TIMEOUT_SECONDS"
+    assert found["settings"]["detail"] == (
+        "DATAVERSE__REQUEST_TIMEOUT_SECONDS: Input should be greater than 0"
+    )
+
+
+def test_each_plugin_reports_its_configuration(probe: Callable[..., requests.Response]) -> None:
+    found = checks(probe(SELFSERVICE__PUBLIC_BASE_URL="https://alumni.example.org/api/mypage"))
+    assert found["selfservice"]["detail"] == (
+        "link key k2 signs, k1 verify; public base URL https://alumni.example.org/api/mypage"
+    )
+    assert found["registration"]["detail"].startswith(
+        "queue mp-registration-events, sweep '0 */10 * * * *', registries none/none"
+    )
+    assert found["sync"]["detail"] == "on: none; delivery email"
+
+
+def test_a_bad_plugin_setting_fails_only_that_plugin(
+    probe: Callable[..., requests.Response],
+) -> None:
+    response = probe(REGISTRATION__ALUMNI_RULE='{"any_of": [{"kind": "alumnus"}]}')
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["registration"]
+    detail = checks(response)["registration"]["detail"]
+    assert detail.startswith(
+        "REGISTRATION__ALUMNI_RULE: any_of.0.kind: 'alumnus' is not one of the allowed values"
+        " (allowed: 'degree_awarded',"
+    )
+
+
+def test_missing_link_keys_fail_the_selfservice_check(
+    probe: Callable[..., requests.Response],
+) -> None:
+    response = probe(SELFSERVICE__LINK_KEYS="", SELFSERVICE__LINK_KEY_ID="")
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["selfservice"]
+    assert checks(response)["selfservice"]["detail"] == (
+        "SELFSERVICE__LINK_KEYS and SELFSERVICE__LINK_KEY_ID are not set"
+    )
 
 
 def test_the_route_needs_the_function_key(probe: Callable[..., requests.Response]) -> None:

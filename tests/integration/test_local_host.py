@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from sandbox.app import Sandbox
-from sandbox.host import HostError, LocalHost
+from sandbox.host import LocalHost
 from sandbox.product_settings import servicebus_connection_string
 
 APP = Path(__file__).resolve().parents[1] / "host_apps" / "host_test_app.py"
@@ -322,8 +322,22 @@ def test_two_hosts_share_one_index_of_the_app(sandbox: Sandbox) -> None:
     app(first).reset()
 
 
-def test_missing_connection_setting_fails_start_and_cleans_up() -> None:
-    host = LocalHost(str(APP), settings={"HOST_TEST_SETTING": "on"})
-    with pytest.raises(HostError, match=CONNECTION):
-        host.start()
+def test_missing_connection_setting_puts_only_the_queue_functions_in_error() -> None:
+    host = LocalHost(
+        str(APP), settings={"HOST_TEST_SETTING": "on"}, master_key=MASTER_KEY
+    ).start()
+    try:
+        assert sorted(host.function_errors) == ["flaky_consumer", "slow_consumer"]
+        assert CONNECTION in host.function_errors["flaky_consumer"]
+        assert get(host, "/api/hello").status_code == 200
+        status = get(host, "/admin/functions/flaky_consumer/status", params={"code": MASTER_KEY})
+        assert status.json() == {
+            "name": "flaky_consumer", "errors": [host.function_errors["flaky_consumer"]]
+        }
+        healthy = get(host, "/admin/functions/nightly/status", params={"code": MASTER_KEY})
+        assert healthy.json() == {"name": "nightly", "errors": []}
+        assert get(host, "/admin/functions/nightly/status").status_code == 401
+    finally:
+        host.stop()
+        app(host).reset()
     assert "HOST_TEST_SETTING" not in os.environ

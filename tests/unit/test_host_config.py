@@ -12,6 +12,8 @@ import pytest
 from sandbox.host.config import (
     EnvironmentOverlay,
     HostConfig,
+    UnresolvedSetting,
+    app_configuration,
     read_local_settings,
     resolve_setting_expression,
 )
@@ -85,8 +87,20 @@ def test_setting_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
     assert resolve_setting_expression("%HOST_CFG_QUEUE%") == "orders"
     assert resolve_setting_expression("plain-%HOST_CFG_QUEUE%-x") == "plain-orders-x"
     assert resolve_setting_expression("no setting") == "no setting"
-    with pytest.raises(HostError, match="HOST_CFG_MISSING"):
+    with pytest.raises(UnresolvedSetting, match="HOST_CFG_MISSING"):
         resolve_setting_expression("%HOST_CFG_MISSING%")
+
+
+def test_setting_expressions_resolve_like_net_configuration() -> None:
+    # An app setting A__B is the configuration key A:B; keys compare without case.
+    configuration = app_configuration({"Orders__Queue": "orders", "Plain": "p"})
+    assert resolve_setting_expression("%Orders:Queue%", configuration) == "orders"
+    assert resolve_setting_expression("%ORDERS:QUEUE%", configuration) == "orders"
+    assert resolve_setting_expression("%plain%", configuration) == "p"
+    with pytest.raises(UnresolvedSetting) as raised:
+        resolve_setting_expression("%Orders__Queue%", configuration)
+    assert str(raised.value).startswith("'%Orders__Queue%' does not resolve to a value")
+    assert "'Orders:Queue'" in str(raised.value)
 
 
 def app_file(tmp_path: Path, body: str) -> str:
