@@ -50,6 +50,15 @@ class RegistrationMap(_Map):
         description="the contact's collection of its registrations (the relationship name)",
     )
     created_on: str = "createdon"
+    proposed_changes: str = Field(
+        default="mp_proposedchanges",
+        description="JSON of field -> offered value not applied to an existing person",
+    )
+    proposed_changes_applied_on: str = "mp_proposedchangesappliedon"
+    proof: str = Field(
+        default="mp_proofid", description="lookup to the link that proved control of the person"
+    )
+    proof_nav: str = "mp_ProofId"
     status_values: dict[Status, int] = {
         Status.RECEIVED: 100000000,
         Status.APPROVED_REGISTERED_ALUMNUS: 100000001,
@@ -116,6 +125,16 @@ class ContactMap(_Map):
     do_not_postal_mail: str = "donotpostalmail"
     do_not_phone: str = "donotphone"
     state: str = Field(default="statecode", description="0 = active")
+    email_key: str = Field(
+        default="mp_emailkey", description="normalised primary e-mail (one person per address)"
+    )
+    email_key_name: str = Field(
+        default="mp_contact_emailkey", description="alternate key on the e-mail key column"
+    )
+    email_confirmation: str = Field(
+        default="mp_emailconfirmation", description="double opt-in state of the primary e-mail"
+    )
+    email_confirmation_values: dict[str, int] = {"unconfirmed": 100000000, "confirmed": 100000001}
     category_values: dict[Category, int] = {
         Category.ALUMNUS: 100000000,
         Category.REGISTERED_ALUMNUS: 100000001,
@@ -209,7 +228,11 @@ class SelfServiceLinkMap(_Map):
     used_on: str = "mp_usedon"
     person: str = "mp_personid"
     person_nav: str = "mp_PersonId"
-    purpose_values: dict[str, int] = {"update": 100000000, "unregister": 100000001}
+    registration: str = Field(default="mp_registrationid", description="registration to confirm")
+    registration_nav: str = "mp_RegistrationId"
+    purpose_values: dict[str, int] = {
+        "update": 100000000, "unregister": 100000001, "confirm": 100000002,
+    }
 
 
 class MembershipMap(_Map):
