@@ -15,10 +15,13 @@ import pytest
 from plugins.core.schema_map import SchemaMap
 from plugins.core.settings import SelfServiceSettings
 from plugins.dataverse.errors import TransientError
+from plugins.identity import Country
 from plugins.registration.model import Kind
 from plugins.selfservice.pages import SelfServicePages
 from plugins.selfservice.signing import KeyRing, Link, LinkPurpose
 from plugins.selfservice.store import (
+    ConfirmationRecord,
+    ConfirmationTarget,
     Contact,
     Email,
     LinkAlreadyUsed,
@@ -45,6 +48,7 @@ class FakeStore:
     emails: list[Email] = field(default_factory=list)
     links: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
     people: dict[str, list[Recipient]] = field(default_factory=dict)
+    confirmations: list[tuple[str, ConfirmationTarget]] = field(default_factory=list)
 
     def create_registration(self, draft: RegistrationDraft) -> str:
         self.registrations.append(draft)
@@ -69,6 +73,28 @@ class FakeStore:
             raise LinkAlreadyUsed
         self.links[record.id] = (contact_id, version + 1, True)
         self.registrations.append(draft)
+
+    def confirmation_target(
+        self, national_id: str | None, email: str, country: Country
+    ) -> ConfirmationTarget | None:
+        known = self.people.get(email.casefold(), [])
+        if len(known) > 1:
+            return None
+        if known:
+            return ConfirmationTarget(known[0].contact_id, known[0].first_name, known[0].address)
+        return ConfirmationTarget(None, "", email)
+
+    def issue_confirmation(
+        self, link: Link, registration_id: str, target: ConfirmationTarget, email: Email
+    ) -> None:
+        self.confirmations.append((registration_id, target))
+        self.emails.append(email)
+
+    def open_confirmation(self, link: Link, country: Country) -> ConfirmationRecord | None:
+        return None
+
+    def confirm(self, record: ConfirmationRecord, now: datetime) -> bool:
+        raise AssertionError("not reached in these tests")
 
 
 class Clock:
