@@ -119,7 +119,10 @@ def contact_record(
 ) -> ContactRecord:
     """A contact row as a :class:`Person` (e-mails normalised, identity number canonical)."""
     c = schema.contact
-    emails = (normalise_email(row.get(column)) for column in c.emails)
+    # The e-mail key counts as an address of the person: it holds the address they were
+    # created with (or their primary one), which no other person may be created with.
+    keyed = (*c.emails, c.email_key)
+    emails = (normalise_email(row.get(column)) for column in keyed)
     person = Person(
         id=str(row[c.id]).lower(),
         national_id=canonical_national_id(row.get(c.national_id), country),

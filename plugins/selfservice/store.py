@@ -213,7 +213,7 @@ class SelfServiceStore:
         because several people match or the matched person has no address on file)."""
         c = self.schema.contact
         key = normalise_email(email)
-        clauses = [odata.eq(column, email) for column in c.emails]
+        clauses = [odata.eq(column, email) for column in (*c.emails, c.email_key)]
         if national_id:
             clauses.append(odata.eq(c.national_id, national_id))
         rows = list(self.client.query(
