@@ -9,6 +9,7 @@ Settings are read afresh on every call, so a fixed app setting shows up at the n
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from plugins.dataverse.errors import AuthenticationError, ResponseError, Transpo
 
 log = logging.getLogger(__name__)
 
+_SETTING_NAME = re.compile(r"\b[A-Z][A-Z0-9]*__[A-Z0-9_]+\b")
 # A probe must answer within a load balancer's patience: one attempt, a short timeout.
 PROBE_LIMITS = {"max_attempts": 1, "retry_budget_seconds": 0.0, "request_timeout_seconds": 10.0}
 
@@ -92,12 +94,19 @@ def _settings() -> tuple[str, DataverseSettings]:
     try:
         dataverse = Settings().dataverse
     except ValidationError as exc:
-        names = sorted({"__".join(str(p) for p in e["loc"]).upper() for e in exc.errors()})
+        names = sorted({name for error in exc.errors() for name in _setting_names(error)})
         raise CheckFailed(f"invalid values: {', '.join(names)}") from exc
     problems = _missing(dataverse)
     if problems:
         raise CheckFailed("; ".join(problems))
     return f"Dataverse {dataverse.url}, {dataverse.auth_method} credential", dataverse
+
+
+def _setting_names(error: Any) -> list[str]:
+    """The settings a validation error is about: those its message names (a check across
+    several fields of a group), else the one its location names."""
+    named = _SETTING_NAME.findall(str(error.get("msg", "")))
+    return named or ["__".join(str(p) for p in error["loc"]).upper()]
 
 
 def _missing(settings: DataverseSettings) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import azure.functions as func
+from pydantic import ValidationError
 
 from plugins.dataverse.errors import DataverseError
 
@@ -85,6 +86,10 @@ def _answer(req: func.HttpRequest, page: Page) -> func.HttpResponse:
         return http_response(page(current_pages(), request))
     except NotConfigured as exc:
         log.error("selfservice: not configured: %s", exc)
+    except ValidationError as exc:
+        # The pages refuse to start; the health check names the settings.
+        log.error("selfservice: invalid settings, pages not started: %s",
+                  "; ".join(str(error["msg"]) for error in exc.errors()))
     except (DataverseError, OidcError) as exc:
         log.error("selfservice: %s failed: %s", type(exc).__name__, exc)
     return http_response(current_frame().unavailable(request or _fallback(req)))

@@ -387,7 +387,7 @@ class SelfServicePages:
 
     def _link_url(self, visit: Visit, link: Link) -> str:
         token = link_token(self.keys, link)
-        return f"{self.frame.public_base(visit)}/link/{token}?lang={visit.lang}"
+        return f"{self.frame.public_base()}/link/{token}?lang={visit.lang}"
 
     def _link_email(self, lang: Language, link: Link, url: str, first_name: str) -> Email:
         org = self.settings.organisation_name
@@ -618,7 +618,7 @@ class SelfServicePages:
         return csrf_token(self.keys, visit.session_id, form_name, self.clock(), lifetime)
 
     def _callback_url(self, visit: Visit) -> str:
-        return f"{self.frame.public_base(visit)}/signin/callback"
+        return f"{self.frame.public_base()}/signin/callback"
 
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 
-from plugins.core.settings import Settings
+from pydantic import ValidationError
+
+from plugins.core.settings import SelfServiceSettings, Settings
 from plugins.dataverse.client import DataverseClient
 
 from .frame import Frame
@@ -43,8 +45,12 @@ def current_pages() -> SelfServicePages:
 
 
 def current_frame() -> Frame:
-    """A frame for the current settings, for answers when the pages cannot be built."""
-    return Frame(Settings().selfservice)
+    """A frame for the current settings, for answers when the pages cannot be built (the
+    defaults' look when the settings themselves are invalid)."""
+    try:
+        return Frame(Settings().selfservice)
+    except ValidationError:
+        return Frame(SelfServiceSettings())
 
 
 def build_pages(settings: Settings) -> tuple[SelfServicePages, DataverseClient]:

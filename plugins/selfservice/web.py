@@ -33,13 +33,6 @@ class PageRequest:
         return urlsplit(self.url).path
 
     @property
-    def origin(self) -> str:
-        """``scheme://host`` the request was made to (behind a TLS front end: https)."""
-        parts = urlsplit(self.url)
-        scheme = "https" if self.https else parts.scheme
-        return f"{scheme}://{parts.netloc}"
-
-    @property
     def https(self) -> bool:
         """Whether the browser spoke TLS (directly or to the front end)."""
         forwarded = self.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from conftest import WebApiSession
 from pydantic import SecretStr
+from selfservice_harness import free_port
 from steps_registration import register_queue, register_step, register_webhook
 from werkzeug.wrappers import Request, Response
 
@@ -316,11 +317,16 @@ def pipeline_env(
                        headers={"Prefer": "return=representation"})
         assert team.status_code == 201, team.text
         team_id = team.json()["teamid"]
+        port = free_port()
         host = LocalHost(
             str(FUNCTION_APP),
+            port=port,
             function_keys={"registration_webhook": WEBHOOK_KEY},
             settings={
-                **app_settings(sandbox, tmp / "maskinporten.pem", team_id), **(settings or {})
+                **app_settings(sandbox, tmp / "maskinporten.pem", team_id),
+                # E-mailed links of the pages point here (never at a request's Host).
+                "SELFSERVICE__PUBLIC_BASE_URL": f"http://127.0.0.1:{port}/api/mypage",
+                **(settings or {}),
             },
             servicebus_poll_seconds=0.02,
         ).start()

@@ -143,3 +143,15 @@ def test_function_app_serves_the_health_route() -> None:
     assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (
         "health", ["GET"], "FUNCTION"
     )
+
+
+def test_pages_without_their_public_address_are_named(
+    probe: Callable[..., requests.Response],
+) -> None:
+    link_keys = '{"k1": "self-service-test-key-0123456789-abcdef"}'
+    response = probe(SELFSERVICE__LINK_KEYS=link_keys, SELFSERVICE__LINK_KEY_ID="k1")
+    assert response.status_code == 503
+    found = checks(response)
+    assert not found["settings"]["ok"]
+    assert found["settings"]["detail"] == "invalid values: SELFSERVICE__PUBLIC_BASE_URL"
+    assert "self-service-test-key" not in response.text

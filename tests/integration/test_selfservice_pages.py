@@ -505,6 +505,26 @@ def test_rate_limits_per_address_and_per_email(tmp_path: Path) -> None:
         assert len(env.emails_to(BO_ID)) == 2
 
 
+def test_pages_refuse_to_start_without_their_public_address(tmp_path: Path) -> None:
+    with selfservice_env(tmp_path, SELFSERVICE__PUBLIC_BASE_URL="") as env:
+        answer = Browser(env).get(f"{env.base}/register")
+
+    assert answer.status_code == 503
+    assert heading(answer.text) == "The service is not available right now"
+
+
+def test_a_forged_host_never_reaches_an_emailed_link(tmp_path: Path) -> None:
+    with selfservice_env(tmp_path) as env:
+        browser = Browser(env)
+        browser.http.headers.update({"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+        seen = env.email_ids(BO_ID)
+        request_link(browser, env, "update", "bo.ek@example.se")
+        link = env.new_link(BO_ID, seen)
+
+    assert link.startswith(f"{env.base}/link/")
+    assert "evil.example" not in link
+
+
 def test_pages_say_try_again_later_when_not_configured(tmp_path: Path) -> None:
     with selfservice_env(tmp_path, SELFSERVICE__LINK_KEYS="{}") as env:
         answer = Browser(env).get(f"{env.base}/register")

@@ -141,9 +141,13 @@ def csrf_of(body: str) -> str:
     return match.group(1)
 
 
+PUBLIC = "https://alumni.example.org/api/mypage"
+
+
 def make(**settings: Any) -> Harness:
     config = SelfServiceSettings(
-        link_keys={"k1": KEY}, link_key_id="k1", link_request_min_seconds=0.5, **settings
+        **{"link_keys": {"k1": KEY}, "link_key_id": "k1", "link_request_min_seconds": 0.5,
+           "public_base_url": PUBLIC, **settings}
     )
     store, clock, pauses = FakeStore(), Clock(), []
     store.people["bo@example.se"] = [Recipient(BO.id, "Bo <b>", "bo@example.se")]
@@ -250,9 +254,38 @@ def test_the_email_carries_a_working_link_and_escapes_what_it_shows() -> None:
     [email] = h.store.emails
     assert "Bo &lt;b&gt;" in email.html and "<b>" not in email.html
     link = link_from(email)
-    assert link.startswith(f"{BASE}/link/") and link.endswith("?lang=en")
+    assert link.startswith(f"{PUBLIC}/link/") and link.endswith("?lang=en")
     opened = h.call("link", "GET", link, token=token_of(link))
     assert opened.status == 200 and "Terminate my membership" in opened.body
+
+
+def test_a_forged_host_never_reaches_a_link() -> None:
+    h = make()
+    request = PageRequest(
+        method="GET", url="http://evil.example/api/mypage/update",
+        headers={"host": "evil.example", "x-forwarded-host": "evil.example",
+                 "x-forwarded-for": "198.51.100.9"},
+    )
+    form = h.pages.request_link(request, LinkPurpose.UPDATE)
+    token = re.search(r'name="csrf" value="([^"]+)"', form.body)
+    assert token is not None
+    cookie = form.headers["Set-Cookie"].split(";", 1)[0]
+    h.pages.request_link(replace(request, method="POST", headers={
+        **request.headers, "cookie": cookie,
+    }, form={"csrf": [token.group(1)], "email": ["bo@example.se"], "website": [""]}),
+        LinkPurpose.UPDATE)
+    [email] = h.store.emails
+    assert link_from(email).startswith(f"{PUBLIC}/link/")
+    assert "evil.example" not in email.html
+
+
+def test_the_pages_need_a_public_https_address_for_links() -> None:
+    keys = {"link_keys": {"k1": KEY}, "link_key_id": "k1"}
+    for bad in ("", "http://alumni.example.org/api/mypage", "https://x.org/mypage?a=1", "ftp://x"):
+        with pytest.raises(ValueError, match="SELFSERVICE__PUBLIC_BASE_URL"):
+            SelfServiceSettings(**keys, public_base_url=bad)
+    for good in ("https://alumni.example.org/api/mypage", "http://127.0.0.1:7071/api/mypage"):
+        assert SelfServiceSettings(**keys, public_base_url=good).public_base_url == good
 
 
 def test_a_link_works_once() -> None:
