@@ -232,6 +232,7 @@ class SelfServiceLinkMap(_Map):
     registration_nav: str = "mp_RegistrationId"
     purpose_values: dict[str, int] = {
         "update": 100000000, "unregister": 100000001, "confirm": 100000002,
+        "form": 100000003,
     }
 
 

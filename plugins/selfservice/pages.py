@@ -27,7 +27,7 @@ from plugins.identity import Country, normalise_email
 from plugins.registration.model import Kind, Status
 
 from . import forms
-from .csrf import CsrfError, check_csrf, csrf_token
+from .csrf import CsrfError, FormUse, check_csrf, csrf_token
 from .frame import Frame, Visit
 from .i18n import TEXTS, Language, text
 from .oidc import Identity, OidcClient, OidcError
@@ -48,6 +48,7 @@ from .store import (
     ConfirmationStale,
     Contact,
     Email,
+    FormAlreadyUsed,
     LinkAlreadyUsed,
     LinkRecord,
     RegistrationDraft,
@@ -124,7 +125,8 @@ class SelfServicePages:
         if request.method != "POST":
             return self._profile_form(visit, "register", forms.Typed(), {}, 200)
         form = request.form
-        if not self._csrf_ok(visit, "register"):
+        use = self._csrf_ok(visit, "register")
+        if use is None:
             typed = forms.typed_from(form)
             return self._profile_form(visit, "register", typed, {}, 400, notice="error_session")
         if forms.honeypot_filled(form):
@@ -140,7 +142,13 @@ class SelfServicePages:
         if not self.per_email.allow(f"register:{normalise_email(profile.email)}"):
             return self.frame.too_many(visit, self.settings.rate_limit_window_seconds)
         started = time.monotonic()
-        registration_id = self.store.create_registration(self._draft(profile, None))
+        try:
+            registration_id = self.store.create_registration(self._draft(profile, None), use)
+        except FormAlreadyUsed:
+            log.info("selfservice: registration form sent again with a used token; refused")
+            return self._profile_form(
+                visit, "register", checked.typed, {}, 400, notice="error_session"
+            )
         log.info("selfservice: registration %s created (Received)", registration_id)
         self._send_confirmation(visit, registration_id, profile)
         # The same answer after the same time, whether the person is known or not.
@@ -154,7 +162,8 @@ class SelfServicePages:
         if request.method != "POST":
             return self._request_form(visit, purpose, forms.Typed(), {}, 200)
         form = request.form
-        if not self._csrf_ok(visit, form_name):
+        use = self._csrf_ok(visit, form_name)
+        if use is None:
             typed = forms.typed_from(form)
             return self._request_form(visit, purpose, typed, {}, 400, notice="error_session")
         if forms.honeypot_filled(form):
@@ -166,6 +175,13 @@ class SelfServicePages:
         checked = forms.check_email_request(form)
         if checked.result is None:
             return self._request_form(visit, purpose, checked.typed, checked.problems, 400)
+        try:
+            self.store.use_form(use)
+        except FormAlreadyUsed:
+            log.info("selfservice: link request sent again with a used token; refused")
+            return self._request_form(
+                visit, purpose, checked.typed, {}, 400, notice="error_session"
+            )
         started = time.monotonic()
         self._send_link(visit, purpose, checked.result)
         # The same answer after the same time, whether the address is known or not.
@@ -330,7 +346,7 @@ class SelfServicePages:
                 )
             if visit.request.method != "POST":
                 return self._confirm_form(visit, link, record, 200)
-            if not self._csrf_ok(visit, f"link:{link.id}"):
+            if self._csrf_ok(visit, f"link:{link.id}") is None:
                 return self._confirm_form(visit, link, record, 400, notice="error_session")
             if forms.honeypot_filled(visit.request.form):
                 log.info("selfservice: confirmation honeypot filled; nothing written")
@@ -408,7 +424,8 @@ class SelfServicePages:
         self, visit: Visit, link: Link, record: LinkRecord, contact: Contact
     ) -> PageResponse:
         form = visit.request.form
-        if not self._csrf_ok(visit, f"link:{link.id}"):
+        # The link itself is single-use, in the change set that writes: it covers the token.
+        if self._csrf_ok(visit, f"link:{link.id}") is None:
             return self._link_form(
                 visit, link, contact, forms.typed_from(form), status=400, notice="error_session"
             )
@@ -476,14 +493,17 @@ class SelfServicePages:
 
     # ------------------------------------------------------------- protection
 
-    def _csrf_ok(self, visit: Visit, form_name: str) -> bool:
+    def _csrf_ok(self, visit: Visit, form_name: str) -> FormUse | None:
+        """The form's token, checked (None: refused); whether it was used before is
+        checked when the form writes."""
         token = (visit.request.form.get("csrf") or [""])[0]
         try:
-            check_csrf(self.keys, token, visit.request.session_id(), form_name, self.clock())
+            return check_csrf(
+                self.keys, token, visit.request.session_id(), form_name, self.clock()
+            )
         except CsrfError as exc:
             log.info("selfservice: form refused, CSRF check failed (%s)", exc)
-            return False
-        return True
+            return None
 
     def _limit_address(self, visit: Visit) -> PageResponse | None:
         address = visit.request.client_address(self.settings.trusted_proxy_hops)

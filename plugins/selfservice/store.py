@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from plugins.core.schema_map import SchemaMap
 from plugins.dataverse import odata
-from plugins.dataverse.batch import BatchRequest
+from plugins.dataverse.batch import BatchRequest, ChangeSet
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.emails import EmailActivities, Message
 from plugins.dataverse.errors import BatchError, NotFoundError, PreconditionFailedError
@@ -44,11 +44,16 @@ from plugins.registration.records import (
 )
 from plugins.registration.writeback import WriteOptions, confirmed_changes
 
+from .csrf import FormUse
 from .signing import Link
 
 
 class LinkAlreadyUsed(Exception):
     """The link was used by another submission first."""
+
+
+class FormAlreadyUsed(Exception):
+    """The form's CSRF token was submitted before (its id is recorded as used)."""
 
 
 class ConfirmationStale(Exception):
@@ -143,7 +148,9 @@ class RegistrationDraft:
 class SelfServicePort(Protocol):
     """What the pages need from Dataverse (:class:`SelfServiceStore` is the real one)."""
 
-    def create_registration(self, draft: RegistrationDraft) -> str: ...
+    def create_registration(self, draft: RegistrationDraft, form: FormUse) -> str: ...
+
+    def use_form(self, form: FormUse) -> None: ...
 
     def recipients(self, email: str) -> list[Recipient]: ...
 
@@ -176,10 +183,45 @@ class SelfServiceStore:
         self.schema = schema
         self.emails = EmailActivities(client, schema.email, schema.contact.entity_set)
 
-    def create_registration(self, draft: RegistrationDraft) -> str:
-        """Create the registration row; its id."""
-        result = self.client.create(self.schema.registration.entity_set, self._record(draft))
-        return result.id or ""
+    def create_registration(self, draft: RegistrationDraft, form: FormUse) -> str:
+        """Create the registration row and record its form's token as used, both or neither;
+        the registration's id. :class:`FormAlreadyUsed` when the token was used before."""
+        registration_id = str(uuid.uuid4())
+        record = {self.schema.registration.id: registration_id, **self._record(draft)}
+        batch = BatchRequest()
+        changes = batch.changeset()
+        self._form_used(changes, form)
+        changes.create(self.schema.registration.entity_set, record)
+        self._execute_with_form(batch)
+        return registration_id
+
+    def use_form(self, form: FormUse) -> None:
+        """Record a form's token as used; :class:`FormAlreadyUsed` when it was before."""
+        batch = BatchRequest()
+        self._form_used(batch.changeset(), form)
+        self._execute_with_form(batch)
+
+    def _form_used(self, changes: ChangeSet, form: FormUse) -> None:
+        # The token's id names a row of the link table, created only if it does not exist.
+        links = self.schema.selfservice_link
+        changes.upsert(
+            odata.entity_path(links.entity_set, form.id),
+            {
+                links.name: f"form {form.expires_at:%Y-%m-%d %H:%M}",
+                links.purpose: links.purpose_values["form"],
+                links.expires_on: form.expires_at,
+                links.used_on: form.expires_at,
+            },
+            create_only=True,
+        )
+
+    def _execute_with_form(self, batch: BatchRequest) -> None:
+        try:
+            self.client.execute_batch(batch)
+        except BatchError as exc:
+            if isinstance(exc.error, PreconditionFailedError) and exc.part.index == 0:
+                raise FormAlreadyUsed from exc
+            raise
 
     def recipients(self, email: str) -> list[Recipient]:
         """The people (at most two: more than one means ambiguous) with ``email`` on record."""

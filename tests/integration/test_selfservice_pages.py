@@ -166,6 +166,19 @@ class TestWithOneEnvironment:
         assert row["mp_consentversion"] == "1"
         assert row["mp_consenton"]
 
+    def test_a_form_sent_again_with_its_used_token_is_refused(self, env: SelfServiceEnv) -> None:
+        browser = Browser(env)
+        email = unique_email("twice")
+        form = browser.get(f"{env.base}/register")
+        fields = {"csrf": csrf_of(form.text), "website": "", **registration_fields(email)}
+
+        first = browser.post(f"{env.base}/register", fields, allow_redirects=False)
+        second = browser.post(f"{env.base}/register", fields, allow_redirects=False)
+
+        assert first.status_code == 303
+        assert second.status_code == 400
+        assert "The form had expired" in second.text
+        assert len(env.registrations(email)) == 1
 
     def test_bad_input_writes_nothing_and_shows_each_error_by_its_field(
         self, env: SelfServiceEnv

@@ -17,6 +17,7 @@ from plugins.core.settings import SelfServiceSettings
 from plugins.dataverse.errors import TransientError
 from plugins.identity import Country
 from plugins.registration.model import Kind
+from plugins.selfservice.csrf import FormUse
 from plugins.selfservice.pages import SelfServicePages
 from plugins.selfservice.signing import KeyRing, Link, LinkPurpose
 from plugins.selfservice.store import (
@@ -24,6 +25,7 @@ from plugins.selfservice.store import (
     ConfirmationTarget,
     Contact,
     Email,
+    FormAlreadyUsed,
     LinkAlreadyUsed,
     LinkRecord,
     Recipient,
@@ -49,10 +51,17 @@ class FakeStore:
     links: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
     people: dict[str, list[Recipient]] = field(default_factory=dict)
     confirmations: list[tuple[str, ConfirmationTarget]] = field(default_factory=list)
+    used_forms: set[str] = field(default_factory=set)
 
-    def create_registration(self, draft: RegistrationDraft) -> str:
+    def create_registration(self, draft: RegistrationDraft, form: FormUse) -> str:
+        self.use_form(form)
         self.registrations.append(draft)
         return f"reg-{len(self.registrations)}"
+
+    def use_form(self, form: FormUse) -> None:
+        if form.id in self.used_forms:
+            raise FormAlreadyUsed
+        self.used_forms.add(form.id)
 
     def recipients(self, email: str) -> list[Recipient]:
         return self.people.get(email.casefold(), [])
@@ -185,6 +194,19 @@ def test_a_valid_registration_is_written_once_and_answered_with_a_redirect() -> 
     [draft] = h.store.registrations
     assert draft.kind is Kind.REGISTRATION and draft.national_id == "199001011239"
     assert draft.consent_version == "1" and draft.consent_on == h.clock.now
+
+
+def test_a_form_token_works_once() -> None:
+    h = make()
+    form = h.call("register", "GET", f"{BASE}/register")
+    fields = {"csrf": csrf_of(form.body), **REGISTRATION}
+
+    first = h.call("register", "POST", f"{BASE}/register", fields)
+    second = h.call("register", "POST", f"{BASE}/register", fields)
+
+    assert first.status == 303
+    assert second.status == 400 and "The form had expired" in second.body
+    assert len(h.store.registrations) == 1
 
 
 @pytest.mark.parametrize(
