@@ -134,6 +134,9 @@ def app_settings(sandbox: Sandbox, port: int, **overrides: str) -> dict[str, str
         "SELFSERVICE__LINK_KEY_ID": LINK_KEY_ID,
         "SELFSERVICE__PUBLIC_BASE_URL": f"http://127.0.0.1:{port}/api/mypage",
         "SELFSERVICE__LINK_REQUEST_MIN_SECONDS": "0",
+        # The tests' browsers play a trusted front end (as Front Door would) naming their
+        # own address; the host appends the socket's, as App Service's front end does.
+        "SELFSERVICE__TRUSTED_PROXY_HOPS": "2",
         "SELFSERVICE__CONSENT_VERSION": "1",
         "SELFSERVICE__OIDC": json.dumps(
             {

@@ -356,7 +356,10 @@ class SelfServiceSettings(BaseModel):
     rate_limit_per_address: int = Field(default=30, ge=1, description="submissions per IP")
     rate_limit_per_email: int = Field(default=5, ge=1, description="submissions per e-mail")
     trusted_proxy_hops: int = Field(
-        default=1, ge=0, description="X-Forwarded-For entries added by trusted front ends"
+        default=1,
+        ge=1,
+        description="front ends appending to X-Forwarded-For: 1 = App Service alone, "
+        "2 = Front Door before it (the client address is that many entries from the right)",
     )
     link_request_min_seconds: float = Field(
         default=0.5, ge=0, description="least answer time of a link request (no timing leak)"

@@ -507,6 +507,10 @@ class SelfServicePages:
 
     def _limit_address(self, visit: Visit) -> PageResponse | None:
         address = visit.request.client_address(self.settings.trusted_proxy_hops)
+        if address is None:
+            # Never one shared bucket for everyone whose address is unknown.
+            log.warning("selfservice: no client address in X-Forwarded-For; refused")
+            return self.frame.bad_request(visit.request)
         if self.per_address.allow(f"address:{address}"):
             return None
         log.info("selfservice: rate limit per address reached")

@@ -40,6 +40,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineEnv]:
         "SELFSERVICE__LINK_KEYS": json.dumps({LINK_KEY_ID: LINK_KEY}),
         "SELFSERVICE__LINK_KEY_ID": LINK_KEY_ID,
         "SELFSERVICE__LINK_REQUEST_MIN_SECONDS": "0",
+        "SELFSERVICE__TRUSTED_PROXY_HOPS": "2",
         "SELFSERVICE__CONSENT_VERSION": "2",
     }
     with pipeline_env(tmp_path_factory.mktemp("confirm"), {}, settings=settings) as started:

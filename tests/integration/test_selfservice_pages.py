@@ -518,6 +518,25 @@ def test_rate_limits_per_address_and_per_email(tmp_path: Path) -> None:
         assert len(env.emails_to(BO_ID)) == 2
 
 
+def test_a_spoofed_forwarded_header_does_not_escape_the_rate_limit(tmp_path: Path) -> None:
+    # App Service alone: only the entry its front end (here: the local host) appends counts.
+    with selfservice_env(
+        tmp_path, SELFSERVICE__TRUSTED_PROXY_HOPS="1", SELFSERVICE__RATE_LIMIT_PER_ADDRESS="30",
+    ) as env:
+        statuses = []
+        for attempt in range(35):
+            browser = Browser(env)
+            browser.http.headers["X-Forwarded-For"] = f"198.51.100.{attempt}, 192.0.2.{attempt}"
+            _, answer = browser.submit(
+                f"{env.base}/update", {"email": f"nobody{attempt}@example.org"},
+                allow_redirects=False,
+            )
+            statuses.append(answer.status_code)
+
+    assert statuses.count(303) == 30
+    assert statuses[30:] == [429] * 5
+
+
 def test_pages_refuse_to_start_without_their_public_address(tmp_path: Path) -> None:
     with selfservice_env(tmp_path, SELFSERVICE__PUBLIC_BASE_URL="") as env:
         answer = Browser(env).get(f"{env.base}/register")
