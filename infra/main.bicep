@@ -67,6 +67,9 @@ param selfServiceLinkKeys string = ''
 @description('The key id in selfServiceLinkKeys that signs new links (SELFSERVICE__LINK_KEY_ID).')
 param selfServiceLinkKeyId string = ''
 
+@description('https URL of the self-service pages, e.g. https://alumni.example.org/api/mypage (SELFSERVICE__PUBLIC_BASE_URL); required with link keys: e-mailed links are built on it only.')
+param selfServicePublicBaseUrl string = ''
+
 @description('Further app settings (non-secret), e.g. {"REGISTRATION__STUDENT_REGISTRY": "ladok"}.')
 param extraAppSettings object = {}
 
@@ -264,6 +267,7 @@ var baseSettings = {
   REGISTRATION_QUEUE: registrationQueue.name
   REGISTRATION_SWEEP_SCHEDULE: '0 */10 * * * *'
   SELFSERVICE__LINK_KEY_ID: selfServiceLinkKeyId
+  SELFSERVICE__PUBLIC_BASE_URL: selfServicePublicBaseUrl
 }
 var secretSettings = toObject(
   presentSecrets,

@@ -12,6 +12,7 @@ import html
 import json
 import os
 import re
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -116,15 +117,26 @@ def idle_trigger_settings(connection: str) -> dict[str, str]:
     return values
 
 
-def app_settings(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
-    """The app settings of the pages against ``sandbox``."""
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a host whose URL settings must name)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def app_settings(sandbox: Sandbox, port: int, **overrides: str) -> dict[str, str]:
+    """The app settings of the pages against ``sandbox``, served on ``port``."""
     settings = {
         **idle_trigger_settings(servicebus_connection_string(sandbox)),
         **dataverse_values(sandbox, max_attempts="2", retry_backoff_seconds="0.05"),
         "SELFSERVICE__ORGANISATION_NAME": "Nordic University Alumni",
         "SELFSERVICE__LINK_KEYS": json.dumps({LINK_KEY_ID: LINK_KEY}),
         "SELFSERVICE__LINK_KEY_ID": LINK_KEY_ID,
+        "SELFSERVICE__PUBLIC_BASE_URL": f"http://127.0.0.1:{port}/api/mypage",
         "SELFSERVICE__LINK_REQUEST_MIN_SECONDS": "0",
+        # The tests' browsers play a trusted front end (as Front Door would) naming their
+        # own address; the host appends the socket's, as App Service's front end does.
+        "SELFSERVICE__TRUSTED_PROXY_HOPS": "2",
         "SELFSERVICE__CONSENT_VERSION": "1",
         "SELFSERVICE__OIDC": json.dumps(
             {
@@ -150,8 +162,9 @@ def selfservice_env(tmp: Path, **overrides: str) -> Iterator[SelfServiceEnv]:
     bundle = os.environ.get(CA_BUNDLE)
     os.environ[CA_BUNDLE] = sandbox.ca_file or ""
     try:
+        port = free_port()
         host = LocalHost(
-            str(FUNCTION_APP), settings=app_settings(sandbox, **overrides),
+            str(FUNCTION_APP), port=port, settings=app_settings(sandbox, port, **overrides),
             servicebus_poll_seconds=5, servicebus_ca_bundle=sandbox.ca_file,
         ).start()
         sandbox.oidc.register_client(

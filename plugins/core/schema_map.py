@@ -72,6 +72,17 @@ class RegistrationMap(_Map):
     )
     created_on: str = "createdon"
     """Dataverse's own creation timestamp (the sweep's age and the views' order)"""
+    proposed_changes: str = Field(
+        default="mp_proposedchanges",
+        description="JSON of field -> offered value not applied to an existing person",
+    )
+    proposed_changes_applied_on: str = "mp_proposedchangesappliedon"
+    """date and time the proposed changes were applied (after the person's confirmation)"""
+    proof: str = Field(
+        default="mp_proofid", description="lookup to the link that proved control of the person"
+    )
+    proof_nav: str = "mp_ProofId"
+    """navigation property of the proof lookup"""
     status_values: dict[Status, int] = {
         Status.RECEIVED: 100000000,
         Status.APPROVED_REGISTERED_ALUMNUS: 100000001,
@@ -171,6 +182,17 @@ class ContactMap(_Map):
     do_not_phone: str = "donotphone"
     """Dynamics' own "do not allow phone calls" flag (also stops SMS)"""
     state: str = Field(default="statecode", description="state column (0 = active)")
+    email_key: str = Field(
+        default="mp_emailkey", description="normalised primary e-mail (one person per address)"
+    )
+    email_key_name: str = Field(
+        default="mp_contact_emailkey", description="alternate key on the e-mail key column"
+    )
+    email_confirmation: str = Field(
+        default="mp_emailconfirmation", description="double opt-in state of the primary e-mail"
+    )
+    email_confirmation_values: dict[str, int] = {"unconfirmed": 100000000, "confirmed": 100000001}
+    """the choice number of each e-mail confirmation state, as JSON"""
     category_values: dict[Category, int] = {
         Category.ALUMNUS: 100000000,
         Category.REGISTERED_ALUMNUS: 100000001,
@@ -304,7 +326,13 @@ class SelfServiceLinkMap(_Map):
     """lookup column to the person the link is for"""
     person_nav: str = "mp_PersonId"
     """navigation property of that lookup"""
-    purpose_values: dict[str, int] = {"update": 100000000, "unregister": 100000001}
+    registration: str = Field(default="mp_registrationid", description="registration to confirm")
+    registration_nav: str = "mp_RegistrationId"
+    """navigation property of the registration lookup"""
+    purpose_values: dict[str, int] = {
+        "update": 100000000, "unregister": 100000001, "confirm": 100000002,
+        "form": 100000003,
+    }
     """the choice number of each purpose, as JSON"""
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
@@ -321,6 +322,7 @@ class RegistrationSettings(BaseModel):
 
 
 _COLOUR = r"^#[0-9a-fA-F]{6}$"
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 PageLanguage = Literal["sv", "nb", "en"]
 
 
@@ -332,9 +334,10 @@ class SelfServiceSettings(BaseModel):
     characters) and verified with any key listed. To rotate: add the new key, point
     ``link_key_id`` at it, and remove the old key once ``link_lifetime_minutes`` have passed.
     Rate limits count per Function App instance (in memory); single use of a link is enforced
-    in Dataverse, so it holds across instances. Set ``public_base_url`` wherever the host name
-    of a request is not guaranteed (App Service routes only the app's bound names): e-mailed
-    links are built on it.
+    in Dataverse, so it holds across instances. E-mailed links and the sign-in callback are
+    built on ``public_base_url`` only, never on a request's ``Host``: with link keys set it is
+    required (https, or http on a loopback address for local runs), and the pages refuse to
+    start without it.
     """
 
     class OpenIdConnect(BaseModel):
@@ -366,7 +369,9 @@ class SelfServiceSettings(BaseModel):
         default=(), description="origins allowed to frame the pages; empty = no framing"
     )
     public_base_url: str = Field(
-        default="", description="URL of the pages (.../mypage) in e-mailed links; empty = as asked"
+        default="",
+        description="https URL of the pages (.../mypage) in e-mailed links; required with "
+        "link_keys (http only on loopback)",
     )
     link_keys: dict[str, SecretStr] = Field(default={}, description="key id -> HMAC secret")
     link_key_id: str = Field(default="", description="the key that signs new links")
@@ -392,7 +397,10 @@ class SelfServiceSettings(BaseModel):
     rate_limit_per_address: int = Field(default=30, ge=1, description="submissions per IP")
     rate_limit_per_email: int = Field(default=5, ge=1, description="submissions per e-mail")
     trusted_proxy_hops: int = Field(
-        default=1, ge=0, description="X-Forwarded-For entries added by trusted front ends"
+        default=1,
+        ge=1,
+        description="front ends appending to X-Forwarded-For: 1 = App Service alone, "
+        "2 = Front Door before it (the client address is that many entries from the right)",
     )
     link_request_min_seconds: float = Field(
         default=0.5, ge=0, description="least answer time of a link request (no timing leak)"
@@ -409,7 +417,33 @@ class SelfServiceSettings(BaseModel):
             raise setting_problem("link_key_id", "must name one of the link_keys")
         if any(len(key.get_secret_value()) < 32 for key in self.link_keys.values()):
             raise setting_problem("link_keys", "every link key needs at least 32 characters")
+        if self.link_keys and not self.public_base_url:
+            raise setting_problem(
+                "public_base_url",
+                "is required when the pages have link keys: e-mailed links are built on it, "
+                "never on the request's Host",
+            )
+        if self.public_base_url and not is_public_base_url(self.public_base_url):
+            raise setting_problem(
+                "public_base_url",
+                "must be an https URL (http only on a loopback address), without query or "
+                "fragment",
+            )
         return self
+
+
+def is_public_base_url(value: str) -> bool:
+    """Whether ``value`` may carry e-mailed links: https, or http on a loopback host."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host or parts.query or parts.fragment or parts.username or parts.password:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and host in _LOOPBACK_HOSTS
 
 
 class SyncSettings(BaseModel):

@@ -8,6 +8,11 @@ failed to send) can be sent, so sending the same activity twice cannot deliver i
 The activity carries its parties deep-inserted: the sender (the application user the client
 signs in as, from ``WhoAmI``, as Microsoft's SendEmail sample does: its mailbox sends the
 mail) and the contact as the To recipient. The regarding column points at the contact.
+
+A message to an address that belongs to no contact yet (the confirmation of a new person's
+registration) has an unresolved To party: only its ``addressused``. Dataverse sends such
+e-mails only when the environment allows messages with unresolved recipients (System
+Settings > Email).
 """
 
 from __future__ import annotations
@@ -31,9 +36,10 @@ SYSTEM_USERS = "systemusers"
 @dataclass(frozen=True)
 class Message:
     """What to send to one contact: subject and HTML body; ``address`` is the one to use
-    (None: Dataverse takes the contact's primary e-mail address)."""
+    (None: Dataverse takes the contact's primary e-mail address). Without a contact the
+    message goes to ``address`` alone (an unresolved recipient)."""
 
-    contact_id: str
+    contact_id: str | None
     subject: str
     html: str
     address: str | None = None
@@ -58,11 +64,13 @@ class EmailActivities:
         """The activity to create (outgoing, regarding the contact); with ``email_id`` for a
         POST that chooses the id (an upsert names it in the URL instead)."""
         c = self._columns
-        contact = odata.bind(self._contact_set, message.contact_id)
-        to: dict[str, Any] = {
-            f"{c.party_contact_nav}@odata.bind": contact,
-            c.party_type: c.to_recipient,
-        }
+        to: dict[str, Any] = {c.party_type: c.to_recipient}
+        if message.contact_id is not None:
+            to[f"{c.party_contact_nav}@odata.bind"] = odata.bind(
+                self._contact_set, message.contact_id
+            )
+        elif not message.address:
+            raise ValueError("a message to no contact needs an address")
         if message.address:
             to[c.party_address] = message.address
         sender = {
@@ -73,9 +81,12 @@ class EmailActivities:
             c.subject: message.subject,
             c.description: message.html,
             c.direction: True,
-            f"{c.regarding_contact_nav}@odata.bind": contact,
             c.parties_nav: [sender, to],
         }
+        if message.contact_id is not None:
+            record[f"{c.regarding_contact_nav}@odata.bind"] = to[
+                f"{c.party_contact_nav}@odata.bind"
+            ]
         if email_id is not None:
             record[c.id] = email_id
         return record

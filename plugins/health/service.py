@@ -14,6 +14,7 @@ next probe.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from plugins.dataverse.errors import AuthenticationError, ResponseError, Transpo
 
 log = logging.getLogger(__name__)
 
+_SETTING_NAME = re.compile(r"\b[A-Z][A-Z0-9]*__[A-Z0-9_]+\b")
 # A probe must answer within a load balancer's patience: one attempt, a short timeout.
 PROBE_LIMITS = {"max_attempts": 1, "retry_budget_seconds": 0.0, "request_timeout_seconds": 10.0}
 
@@ -101,6 +103,13 @@ def _settings() -> tuple[str, DataverseSettings]:
     if problems:
         raise CheckFailed("; ".join(problems))
     return f"Dataverse {dataverse.url}, {dataverse.auth_method} credential", dataverse
+
+
+def _setting_names(error: Any) -> list[str]:
+    """The settings a validation error is about: those its message names (a check across
+    several fields of a group), else the one its location names."""
+    named = _SETTING_NAME.findall(str(error.get("msg", "")))
+    return named or ["__".join(str(p) for p in error["loc"]).upper()]
 
 
 def _missing(settings: DataverseSettings) -> list[str]:

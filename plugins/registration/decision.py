@@ -13,8 +13,9 @@ situation                                  status                       person /
 registration no longer Received            (unchanged)                  nothing
 required field missing / invalid value     NotApproved                  nothing else written
 match conflict                             NotApproved                  review task
-matched, has Registered alumnus            ApprovedRegisteredAlumnus    details updated
-matched, has Alumnus                       ApprovedAlumnus              + Registered alumnus
+matched, has Registered alumnus            ApprovedRegisteredAlumnus    details updated (*)
+matched, has Alumnus                       ApprovedAlumnus              + Registered alumnus,
+                                                                        details updated (*)
 matched, neither category                  NotApproved                  review task
 no match, registries: alumnus              ApprovedAlumnus              created, + Alumnus,
                                                                         + Registered alumnus
@@ -30,6 +31,11 @@ admin sets ApprovedManually                (kept)                       + Regist
                                                                         task closed
 admin sets Denied                          (kept)                       task closed
 =========================================  ===========================  =====================
+
+(*) Only when the registration proves control of the person (it was made through a
+self-service link e-mailed to an address the person has on file). Otherwise the offered
+details are kept on the registration as proposed changes, applied when the person follows
+the confirmation link sent to an address on file, or by the office.
 """
 
 from __future__ import annotations
@@ -123,6 +129,8 @@ class Decision(BaseModel):
     task: TaskAction = TaskAction.NONE
     stop_communication: bool = False
     unregister_other_registrations: bool = False
+    # Whether the registration's details may change the matched person (proof of control).
+    apply_details: bool = False
 
     @property
     def changes_anything(self) -> bool:
@@ -168,15 +176,33 @@ def decide(facts: Facts) -> Decision:
     if reg.kind is Kind.UNREGISTRATION:
         return _unregistration(reg, match)
     if match.kind is MatchKind.ONE and match.person is not None:
-        return _matched(match.person, match)
+        return _matched(reg, match.person, match)
     return _unmatched(facts)
 
 
-def _matched(person: Person, match: Match) -> Decision:
+def proves_control(reg: Registration, person: Person) -> bool:
+    """Whether ``reg`` was made through a link e-mailed to ``person`` (proof of control)."""
+    return reg.proof_link_id is not None and reg.person_id == person.id
+
+
+def _details_sentence(proven: bool) -> str:
+    if proven:
+        return "their details were updated from the registration."
+    return (
+        "their details were NOT changed: the registrant has not proven control of an address "
+        "the person has on file, so any offered changes are kept on the registration as "
+        "proposed changes until the person confirms them through the link sent to an address "
+        "on file, or the office applies them."
+    )
+
+
+def _matched(reg: Registration, person: Person, match: Match) -> Decision:
+    proven = proves_control(reg, person)
     evidence: dict[str, Any] = {
         "person": person.id,
         "matched_by": list(match.matched_by),
         "categories": sorted(c.value for c in person.categories),
+        "proof_of_control": proven,
     }
     if Category.REGISTERED_ALUMNUS in person.categories:
         return Decision(
@@ -185,11 +211,12 @@ def _matched(person: Person, match: Match) -> Decision:
             explanation=(
                 f"Matched an existing person by {' and '.join(match.matched_by)} who is already "
                 f"a registered alumnus: {_label(Status.APPROVED_REGISTERED_ALUMNUS)}; "
-                "their details were updated from the registration."
+                + _details_sentence(proven)
             ),
             evidence=evidence,
             person=PersonAction.UPDATE,
             person_id=person.id,
+            apply_details=proven,
         )
     if Category.ALUMNUS in person.categories:
         return Decision(
@@ -198,12 +225,13 @@ def _matched(person: Person, match: Match) -> Decision:
             explanation=(
                 f"Matched an existing person by {' and '.join(match.matched_by)} with the "
                 f"category Alumnus: {_label(Status.APPROVED_ALUMNUS)}; the person is now a "
-                "registered alumnus."
+                "registered alumnus and " + _details_sentence(proven)
             ),
             evidence=evidence,
             person=PersonAction.UPDATE,
             person_id=person.id,
             add_categories=frozenset({Category.REGISTERED_ALUMNUS}),
+            apply_details=proven,
         )
     return Decision(
         status=Status.NOT_APPROVED,

@@ -75,6 +75,9 @@ class Registration(_Value):
     consent_on: datetime | None = None
     person_id: str | None = None
     created_on: datetime | None = None
+    # The self-service link the person followed to make this registration: proof that they
+    # control an address the person ``person_id`` already had on file.
+    proof_link_id: str | None = None
 
 
 class Person(_Value):

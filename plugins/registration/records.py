@@ -68,6 +68,7 @@ def registration_columns(m: RegistrationMap) -> list[str]:
         m.id, m.kind, m.first_name, m.last_name, m.email, m.national_id, m.phone,
         m.self_declared, m.terminate_membership, m.status, m.reason, m.topics, m.channels,
         m.consent_version, m.consent_on, lookup_property(m.person), m.created_on,
+        lookup_property(m.proof),
     ]
 
 
@@ -76,7 +77,7 @@ def contact_columns(c: ContactMap) -> list[str]:
     return [
         c.id, c.first_name, c.last_name, *c.emails, c.phone, c.national_id, c.categories,
         c.no_communication, c.topics, c.channels, c.consent_version, c.consent_on,
-        c.consent_source,
+        c.consent_source, c.email_key,
     ]
 
 
@@ -105,6 +106,7 @@ def registration_record(row: Mapping[str, Any], schema: SchemaMap) -> Registrati
         consent_on=parse_datetime(row.get(m.consent_on)),
         person_id=_guid(row.get(lookup_property(m.person))),
         created_on=parse_datetime(row.get(m.created_on)),
+        proof_link_id=_guid(row.get(lookup_property(m.proof))),
     )
     return RegistrationRecord(registration=registration, row=row, etag=row.get(ETAG))
 
@@ -117,7 +119,10 @@ def contact_record(
 ) -> ContactRecord:
     """A contact row as a :class:`Person` (e-mails normalised, identity number canonical)."""
     c = schema.contact
-    emails = (normalise_email(row.get(column)) for column in c.emails)
+    # The e-mail key counts as an address of the person: it holds the address they were
+    # created with (or their primary one), which no other person may be created with.
+    keyed = (*c.emails, c.email_key)
+    emails = (normalise_email(row.get(column)) for column in keyed)
     person = Person(
         id=str(row[c.id]).lower(),
         national_id=canonical_national_id(row.get(c.national_id), country),

@@ -2,8 +2,8 @@
 
 Every read the pipeline needs before a decision is one ``$batch`` of GETs (one round trip):
 the registration by id, and the contacts that share its canonical identity number or its
-e-mail address in any of the three e-mail columns (with the contacts' own registrations when
-the registration is an unregistration). Every write is one change set (see
+e-mail address in any of the three e-mail columns or the e-mail key (with the contacts' own
+registrations when the registration is an unregistration). Every write is one change set (see
 :mod:`plugins.registration.writeback`).
 
 The client's errors become the pipeline's (:mod:`plugins.registration.errors`): a missing
@@ -190,7 +190,7 @@ class RegistrationRepository:
         if lookup.national_id is not None:
             clauses.append(odata.eq(c.national_id, lookup.national_id))
         if lookup.email is not None:
-            clauses += [odata.eq(column, lookup.email) for column in c.emails]
+            clauses += [odata.eq(column, lookup.email) for column in (*c.emails, c.email_key)]
         expand = (
             (odata.Expand(m.person_registrations_nav, select=[m.id, m.status]),)
             if lookup.with_registrations

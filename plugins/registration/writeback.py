@@ -5,8 +5,12 @@ completely or not at all. In order:
 
 1. the person: created with a create-only upsert on the identity-number alternate key
    (``If-None-Match: *``: a concurrent registration of the same new person makes it fail with
-   412 instead of creating a second person), or with a plain POST when no number is known; or
-   the matched person updated with only the columns that differ, conditional on its ETag;
+   412 instead of creating a second person), or, when no number is known, with a create-only
+   upsert on the normalised e-mail key (one person per address); or the matched person
+   updated with only the columns that differ, conditional on its ETag. A matched person's
+   details, e-mail addresses, preferences and consent change only when the registration
+   proves control of the person (:func:`~plugins.registration.decision.proves_control`);
+   otherwise they are kept on the registration as proposed changes (field -> offered value);
 2. the registration: status, reason code, explanation, evidence (compact JSON), processed-on
    and the link to the person (``$n`` when the person is created in this change set),
    conditional on the ETag it had when it was read, so a duplicate delivery processed at the
@@ -87,7 +91,11 @@ def plan_decision(
     m = options.schema.registration
     changes.update(
         odata.entity_path(m.entity_set, registration.id),
-        {**_decision_columns(decision, options), **_person_link(person, subject.record, options)},
+        {
+            **_decision_columns(decision, options),
+            **_person_link(person, subject.record, options),
+            **_proposal_column(decision, subject, options),
+        },
         if_match=subject.record.etag or "*",
     )
     if decision.task is TaskAction.OPEN:
@@ -185,9 +193,16 @@ def _write_person(
     c = options.schema.contact
     if decision.person in CREATES:
         body = _new_person(decision, subject, options)
-        if subject.national_id is None:
+        email_key = body.get(c.email_key)
+        if subject.national_id is None and email_key is None:
             return changes.create(c.entity_set, body)
-        key = {c.national_id: subject.national_id}
+        # The body carries the other key's column too: a person created meanwhile under
+        # either key makes this create fail (412) and the registration is decided again.
+        key = (
+            {c.national_id: subject.national_id}
+            if subject.national_id is not None
+            else {c.email_key: email_key}
+        )
         return changes.upsert(odata.entity_path(c.entity_set, key), body, create_only=True)
     if decision.person_id is None:
         return None
@@ -214,6 +229,10 @@ def _new_person(decision: Decision, subject: Subject, options: WriteOptions) -> 
         c.last_name: registration.last_name,
         c.emails[0]: registration.email,
         c.phone: registration.phone,
+        c.email_key: normalise_email(registration.email),
+        c.email_confirmation: (
+            c.email_confirmation_values["unconfirmed"] if registration.email else None
+        ),
         c.categories: c.categories_text(decision.add_categories),
         **_preferences(registration, options),
         **_consent(registration, c),
@@ -238,15 +257,108 @@ def _person_differences(
     if decision.stop_communication and not row.get(c.no_communication):
         changes[c.no_communication] = True
     registration = subject.record.registration
-    if registration.kind is Kind.REGISTRATION:
-        changes.update(_detail_differences(registration, subject, c, row))
-        changes.update(_differing(row, _preferences(registration, options), c))
-        consent = _consent(registration, c)
-        # A consent is one unit: a new version or time rewrites its source too.
-        given = {k: v for k, v in consent.items() if k != c.consent_source}
-        if _differing(row, given, c):
-            changes.update(consent)
+    if registration.kind is Kind.REGISTRATION and decision.apply_details:
+        changes.update(offered_changes(registration, subject, options))
     return changes
+
+
+def offered_changes(
+    registration: Registration, subject: Subject, options: WriteOptions
+) -> dict[str, Any]:
+    """The contact columns the registration's details, addresses, preferences and consent
+    would change on the matched person (empty when nobody is matched)."""
+    person = subject.person
+    if person is None:
+        return {}
+    c = options.schema.contact
+    row = person.row
+    changes = _detail_differences(registration, subject, c, row)
+    changes.update(_differing(row, _preferences(registration, options), c))
+    consent = _consent(registration, c)
+    # A consent is one unit: a new version or time rewrites its source too.
+    given = {k: v for k, v in consent.items() if k != c.consent_source}
+    if _differing(row, given, c):
+        changes.update(consent)
+    if c.emails[0] in changes:
+        changes[c.email_key] = normalise_email(changes[c.emails[0]])
+    return changes
+
+
+def proposed_changes(
+    registration: Registration, subject: Subject, options: WriteOptions
+) -> dict[str, Any]:
+    """What the registration offers to change on the matched person, as field -> value
+    (JSON-ready): what the office sees and the person confirms."""
+    columns = offered_changes(registration, subject, options)
+    c = options.schema.contact
+    fields: dict[str, Any] = {}
+    plain = {
+        "first_name": (c.first_name, registration.first_name),
+        "last_name": (c.last_name, registration.last_name),
+        "phone": (c.phone, registration.phone),
+        "national_id": (c.national_id, subject.national_id),
+        "topics": (c.topics, sorted(registration.topics)),
+        "channels": (c.channels, sorted(registration.channels)),
+    }
+    for name, (column, value) in plain.items():
+        if column in columns:
+            fields[name] = value
+    if any(column in columns for column in c.emails):
+        fields["email"] = registration.email
+    if c.consent_version in columns or c.consent_on in columns:
+        fields["consent_version"] = registration.consent_version
+        given = columns.get(c.consent_on)
+        fields["consent_on"] = given.isoformat() if isinstance(given, datetime) else None
+    return fields
+
+
+def confirmed_changes(
+    proposal: Mapping[str, Any], registration_id: str, person: ContactRecord,
+    options: WriteOptions,
+) -> dict[str, Any]:
+    """The contact columns to write when the person confirms ``proposal`` (as
+    :func:`proposed_changes` made it), against the person as they are now.
+
+    Raises ValueError when the proposal is not of that shape.
+    """
+    if not isinstance(proposal, Mapping):
+        raise ValueError("proposed changes are not a JSON object")
+    registration = Registration.model_validate(
+        {
+            "id": registration_id,
+            **{
+                name: proposal.get(name)
+                for name in ("first_name", "last_name", "email", "phone", "consent_version")
+            },
+            "topics": frozenset(proposal.get("topics") or ()),
+            "channels": frozenset(proposal.get("channels") or ()),
+            "consent_on": parse_datetime(proposal.get("consent_on")),
+        }
+    )
+    national_id = proposal.get("national_id")
+    subject = Subject(
+        record=RegistrationRecord(registration=registration, row={}, etag=None),
+        national_id=national_id if isinstance(national_id, str) else None,
+        person=person,
+    )
+    return offered_changes(registration, subject, options)
+
+
+def _proposal_column(
+    decision: Decision, subject: Subject, options: WriteOptions
+) -> dict[str, Any]:
+    """The proposed-changes column of a registration whose details were not applied."""
+    registration = subject.record.registration
+    if (
+        decision.apply_details
+        or decision.person is not PersonAction.UPDATE
+        or registration.kind is not Kind.REGISTRATION
+    ):
+        return {}
+    proposal = proposed_changes(registration, subject, options)
+    if not proposal:
+        return {}
+    return {options.schema.registration.proposed_changes: compact_json(proposal)}
 
 
 def _category_change(decision: Decision, person: ContactRecord, c: ContactMap) -> dict[str, Any]:

@@ -135,7 +135,7 @@ class Frame:
             headers["Set-Cookie"] = session_cookie(visit.session_id, https=visit.request.https)
         return headers
 
-    def public_base(self, visit: Visit) -> str:
-        """The pages' URL for e-mails and the sign-in callback."""
-        configured = self.settings.public_base_url.rstrip("/")
-        return configured or f"{visit.request.origin}{visit.base}"
+    def public_base(self) -> str:
+        """The pages' URL for e-mails and the sign-in callback: the configured one only (a
+        request's ``Host`` is the client's to choose, so it never reaches a link)."""
+        return self.settings.public_base_url.rstrip("/")

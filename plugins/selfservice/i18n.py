@@ -75,6 +75,25 @@ TEXTS: dict[Language, dict[str, str]] = {
             "minuter. Känner vi igen dig som alumn blir du godkänd direkt. Annars går "
             "registreringen till alumnkontoret, som går igenom den för hand."
         ),
+        "registered_confirm": (
+            "Vi skickar en länk för att bekräfta registreringen: till adressen du angav, eller, "
+            "om vi redan har dig i våra register, till den adress vi har sedan tidigare. Inga "
+            "uppgifter hos oss ändras och inga andra utskick görs innan du har öppnat länken."
+        ),
+        "confirm_title": "Bekräfta din registrering",
+        "confirm_intro": "Bekräfta att det var du som registrerade dig hos {org}.",
+        "confirm_changes": "De här uppgifterna sparas när du bekräftar:",
+        "consent_given": "Samtycke (version)",
+        "submit_confirm": "Bekräfta",
+        "confirm_pending_title": "Din registrering behandlas fortfarande",
+        "confirm_pending_text": "Öppna länken igen om några minuter.",
+        "confirmed_title": "Tack, din registrering är bekräftad",
+        "confirmed_text": "Dina uppgifter är sparade.",
+        "email_subject_confirm": "{org}: bekräfta din registrering",
+        "email_body_confirm": (
+            "Någon, förhoppningsvis du, har registrerat sig hos {org} med dina uppgifter. "
+            "Öppna länken för att bekräfta; inget ändras innan du gör det:"
+        ),
         "request_update_title": "Uppdatera dina uppgifter",
         "request_update_intro": (
             "Skriv din e-postadress så skickar vi en länk där du kan ändra dina uppgifter."
@@ -185,6 +204,25 @@ TEXTS: dict[Language, dict[str, str]] = {
             "Hva skjer nå? Vi sammenligner opplysningene dine med registrene våre, som regel "
             "i løpet av noen minutter. Kjenner vi deg igjen som alumn, blir du godkjent med "
             "en gang. Ellers går registreringen til alumnikontoret, som går gjennom den manuelt."
+        ),
+        "registered_confirm": (
+            "Vi sender en lenke for å bekrefte registreringen: til adressen du oppga, eller, "
+            "hvis vi allerede har deg i registrene våre, til adressen vi har fra før. Ingen "
+            "opplysninger hos oss endres og ingen andre utsendelser skjer før du har åpnet lenken."
+        ),
+        "confirm_title": "Bekreft registreringen din",
+        "confirm_intro": "Bekreft at det var du som registrerte deg hos {org}.",
+        "confirm_changes": "Disse opplysningene lagres når du bekrefter:",
+        "consent_given": "Samtykke (versjon)",
+        "submit_confirm": "Bekreft",
+        "confirm_pending_title": "Registreringen din behandles fortsatt",
+        "confirm_pending_text": "Åpne lenken igjen om noen minutter.",
+        "confirmed_title": "Takk, registreringen din er bekreftet",
+        "confirmed_text": "Opplysningene dine er lagret.",
+        "email_subject_confirm": "{org}: bekreft registreringen din",
+        "email_body_confirm": (
+            "Noen, forhåpentligvis du, har registrert seg hos {org} med opplysningene dine. "
+            "Åpne lenken for å bekrefte; ingenting endres før du gjør det:"
         ),
         "request_update_title": "Oppdater opplysningene dine",
         "request_update_intro": (
@@ -297,6 +335,25 @@ TEXTS: dict[Language, dict[str, str]] = {
             "What happens next? We compare your details with our records, usually within a "
             "few minutes. If we recognise you as an alumna or alumnus, you are approved at "
             "once. Otherwise the alumni office reviews your registration by hand."
+        ),
+        "registered_confirm": (
+            "We are sending a link to confirm your registration: to the address you gave or, "
+            "if we already have you in our records, to the address we already have. Nothing in "
+            "our records changes and nothing else is sent until you have opened the link."
+        ),
+        "confirm_title": "Confirm your registration",
+        "confirm_intro": "Confirm that it was you who registered with {org}.",
+        "confirm_changes": "These details are saved when you confirm:",
+        "consent_given": "Consent (version)",
+        "submit_confirm": "Confirm",
+        "confirm_pending_title": "Your registration is still being processed",
+        "confirm_pending_text": "Please open the link again in a few minutes.",
+        "confirmed_title": "Thank you, your registration is confirmed",
+        "confirmed_text": "Your details are saved.",
+        "email_subject_confirm": "{org}: please confirm your registration",
+        "email_body_confirm": (
+            "Someone, hopefully you, registered with {org} using your details. Open the link "
+            "to confirm; nothing changes until you do:"
         ),
         "request_update_title": "Update your details",
         "request_update_intro": (

@@ -2,10 +2,13 @@
 
 Pages (under ``.../mypage``): the start page, registration, asking for an update or an
 unregistration link, the page a link opens, the "done" pages, and the optional OpenID
-Connect sign-in. Every form is checked in full (CSRF token, honeypot, rate limits, every
-field) before anything is written; a submission is answered with a redirect (303) to a
-"done" page so reloading it sends nothing twice. A link request is answered the same way
-and after the same time whether or not the address is known.
+Connect sign-in. A registration is confirmed through a link e-mailed to the matched person's
+address on file (or, for a new person, to the address typed in): only following it lets the
+registration change an existing person. Every form is checked in full (CSRF token,
+honeypot, rate limits, every field) before anything is written; a submission is answered
+with a redirect (303) to a "done" page so reloading it sends nothing twice. A link request
+is answered the same way and after the same time whether or not the address is known; so
+is a registration.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from plugins.core.schema_map import SchemaMap
 from plugins.core.settings import SelfServiceSettings
 from plugins.dataverse.errors import DataverseError
-from plugins.identity import normalise_email
-from plugins.registration.model import Kind
+from plugins.identity import Country, normalise_email
+from plugins.registration.model import Kind, Status
 
 from . import forms
-from .csrf import CsrfError, check_csrf, csrf_token
+from .csrf import CsrfError, FormUse, check_csrf, csrf_token
 from .frame import Frame, Visit
 from .i18n import TEXTS, Language, text
 from .oidc import Identity, OidcClient, OidcError
@@ -41,12 +44,16 @@ from .signing import (
     read_link_token,
 )
 from .store import (
+    ConfirmationRecord,
+    ConfirmationStale,
     Contact,
     Email,
+    FormAlreadyUsed,
     LinkAlreadyUsed,
     LinkRecord,
     RegistrationDraft,
     SelfServicePort,
+    proposal_of,
 )
 from .web import PageRequest, PageResponse
 
@@ -56,12 +63,20 @@ PROFILE_ORDER = (
     "first_name", "last_name", "email", "national_id", "phone", "topics", "channels", "consent",
 )
 OUTCOMES = {
-    "registered": ("registered_title", "registered_next"),
+    "registered": ("registered_title", "registered_next", "registered_confirm"),
     "link-sent": ("link_sent_title", "link_sent_text"),
     "updated": ("updated_title", "updated_text"),
     "unregistered": ("unregistered_title", "unregistered_keep"),
     "membership-ended": ("unregistered_title", "unregistered_terminate"),
+    "confirmed": ("confirmed_title", "confirmed_text"),
 }
+# Where "ask for a new link" leads from a broken link: a confirmation is asked for anew by
+# registering again.
+_NEW_LINK_PAGE = {
+    LinkPurpose.UPDATE: "update", LinkPurpose.UNREGISTER: "unregister",
+    LinkPurpose.CONFIRM: "register",
+}
+_CONFIRM_ATTEMPTS = 3
 _STATE_LAYOUT = struct.Struct(">q16s2s")
 
 
@@ -110,7 +125,8 @@ class SelfServicePages:
         if request.method != "POST":
             return self._profile_form(visit, "register", forms.Typed(), {}, 200)
         form = request.form
-        if not self._csrf_ok(visit, "register"):
+        use = self._csrf_ok(visit, "register")
+        if use is None:
             typed = forms.typed_from(form)
             return self._profile_form(visit, "register", typed, {}, 400, notice="error_session")
         if forms.honeypot_filled(form):
@@ -125,8 +141,18 @@ class SelfServicePages:
         profile = checked.result
         if not self.per_email.allow(f"register:{normalise_email(profile.email)}"):
             return self.frame.too_many(visit, self.settings.rate_limit_window_seconds)
-        registration_id = self.store.create_registration(self._draft(profile, None))
+        started = time.monotonic()
+        try:
+            registration_id = self.store.create_registration(self._draft(profile, None), use)
+        except FormAlreadyUsed:
+            log.info("selfservice: registration form sent again with a used token; refused")
+            return self._profile_form(
+                visit, "register", checked.typed, {}, 400, notice="error_session"
+            )
         log.info("selfservice: registration %s created (Received)", registration_id)
+        self._send_confirmation(visit, registration_id, profile)
+        # The same answer after the same time, whether the person is known or not.
+        self.pause(max(0.0, self.settings.link_request_min_seconds - (time.monotonic() - started)))
         return self.frame.redirect(visit, "done/registered")
 
     def request_link(self, request: PageRequest, purpose: LinkPurpose) -> PageResponse:
@@ -136,7 +162,8 @@ class SelfServicePages:
         if request.method != "POST":
             return self._request_form(visit, purpose, forms.Typed(), {}, 200)
         form = request.form
-        if not self._csrf_ok(visit, form_name):
+        use = self._csrf_ok(visit, form_name)
+        if use is None:
             typed = forms.typed_from(form)
             return self._request_form(visit, purpose, typed, {}, 400, notice="error_session")
         if forms.honeypot_filled(form):
@@ -148,6 +175,13 @@ class SelfServicePages:
         checked = forms.check_email_request(form)
         if checked.result is None:
             return self._request_form(visit, purpose, checked.typed, checked.problems, 400)
+        try:
+            self.store.use_form(use)
+        except FormAlreadyUsed:
+            log.info("selfservice: link request sent again with a used token; refused")
+            return self._request_form(
+                visit, purpose, checked.typed, {}, 400, notice="error_session"
+            )
         started = time.monotonic()
         self._send_link(visit, purpose, checked.result)
         # The same answer after the same time, whether the address is known or not.
@@ -169,6 +203,8 @@ class SelfServicePages:
             limited = self._limit_address(visit)
             if limited is not None:
                 return limited
+        if link.purpose is LinkPurpose.CONFIRM:
+            return self._confirmation(visit, link)
         record = self.store.open_link(link)
         if record is None or record.contact is None:
             return self._link_problem(visit, "link_invalid", link.purpose, 400)
@@ -184,10 +220,11 @@ class SelfServicePages:
         outcome = OUTCOMES.get(request.route.get("outcome", ""))
         if outcome is None:
             return self.frame.message(visit, 404, "not_found_title", ["not_found_text"])
-        title, body = outcome
-        paragraph = text(visit.lang, body, minutes=self.settings.link_lifetime_minutes)
+        title, *bodies = outcome
+        minutes = self.settings.link_lifetime_minutes
+        paragraphs = [text(visit.lang, body, minutes=minutes) for body in bodies]
         return self.frame.page(
-            visit, "message.html", 200, text(visit.lang, title), paragraphs=[paragraph],
+            visit, "message.html", 200, text(visit.lang, title), paragraphs=paragraphs,
             action_href=None, action_label="",
         )
 
@@ -249,8 +286,7 @@ class SelfServicePages:
         recipient = recipients[0]
         lifetime = timedelta(minutes=self.settings.link_lifetime_minutes)
         link = new_link(purpose, self.clock(), lifetime)
-        token = link_token(self.keys, link)
-        url = f"{self.frame.public_base(visit)}/link/{token}?lang={visit.lang}"
+        url = self._link_url(visit, link)
         email = self._link_email(visit.lang, link, url, recipient.first_name)
         try:
             self.store.issue_link(link, recipient, email)
@@ -263,6 +299,111 @@ class SelfServicePages:
             "selfservice: %s link %s sent to contact %s",
             purpose.value, link.id, recipient.contact_id,
         )
+
+    def _send_confirmation(
+        self, visit: Visit, registration_id: str, profile: forms.Profile
+    ) -> None:
+        """E-mail the registration's confirmation link: to the matched person's address on
+        file, or to the address typed in when nobody matches (never both, never to an
+        address typed in that a matched person does not have)."""
+        country = Country(self.settings.national_id_countries[0])
+        try:
+            target = self.store.confirmation_target(profile.national_id, profile.email, country)
+            if target is None:
+                log.info("selfservice: registration %s: no address to confirm with; the "
+                         "office sees its proposed changes", registration_id)
+                return
+            lifetime = timedelta(minutes=self.settings.link_lifetime_minutes)
+            link = new_link(LinkPurpose.CONFIRM, self.clock(), lifetime)
+            url = self._link_url(visit, link)
+            name = target.first_name if target.contact_id else profile.first_name
+            email = self._link_email(visit.lang, link, url, name)
+            self.store.issue_confirmation(link, registration_id, target, email)
+        except DataverseError as exc:
+            # The registration stands; its proposed changes wait for the office. An error
+            # page here would tell whether the person is known.
+            log.error("selfservice: could not send the confirmation of %s: %s",
+                      registration_id, type(exc).__name__)
+            return
+        log.info("selfservice: confirmation link %s for registration %s sent (%s)",
+                 link.id, registration_id, "person on file" if target.contact_id else "new")
+
+    def _confirmation(self, visit: Visit, link: Link) -> PageResponse:
+        """The page a confirmation link opens, and its submission."""
+        country = Country(self.settings.national_id_countries[0])
+        for _ in range(_CONFIRM_ATTEMPTS):
+            record = self.store.open_confirmation(link, country)
+            if record is None:
+                return self._link_problem(visit, "link_invalid", link.purpose, 400)
+            if record.used:
+                return self._link_problem(visit, "link_used", link.purpose, 410)
+            status = self.schema.registration.status_of(
+                record.registration_row.get(self.schema.registration.status)
+            )
+            if status in (None, Status.RECEIVED):
+                return self.frame.message(
+                    visit, 200, "confirm_pending_title", ["confirm_pending_text"]
+                )
+            if visit.request.method != "POST":
+                return self._confirm_form(visit, link, record, 200)
+            if self._csrf_ok(visit, f"link:{link.id}") is None:
+                return self._confirm_form(visit, link, record, 400, notice="error_session")
+            if forms.honeypot_filled(visit.request.form):
+                log.info("selfservice: confirmation honeypot filled; nothing written")
+                return self.frame.redirect(visit, "done/confirmed")
+            try:
+                applied = self.store.confirm(record, self.clock())
+            except LinkAlreadyUsed:
+                return self._link_problem(visit, "link_used", link.purpose, 410)
+            except ConfirmationStale:
+                log.info("selfservice: confirmation %s: changed meanwhile, re-reading", link.id)
+                continue
+            log.info("selfservice: confirmation link %s used (proposed changes %s)",
+                     link.id, "applied" if applied else "none")
+            return self.frame.redirect(visit, "done/confirmed")
+        return self.frame.unavailable(visit.request)
+
+    def _confirm_form(
+        self, visit: Visit, link: Link, record: ConfirmationRecord, status: int,
+        *, notice: str | None = None,
+    ) -> PageResponse:
+        lang = visit.lang
+        proposal = proposal_of(
+            record.registration_row.get(self.schema.registration.proposed_changes)
+        ) or {}
+        applied = record.registration_row.get(self.schema.registration.proposed_changes_applied_on)
+        return self.frame.page(
+            visit, "confirm.html", status, text(lang, "confirm_title"),
+            intro=text(lang, "confirm_intro", org=self.frame.look.org),
+            changes=[] if applied else self._change_lines(lang, proposal),
+            action=visit.request.path,
+            csrf=self._csrf(visit, f"link:{link.id}"),
+            notice=text(lang, notice) if notice else None,
+        )
+
+    def _change_lines(
+        self, lang: Language, proposal: Mapping[str, object]
+    ) -> list[tuple[str, str]]:
+        """The proposed changes as (label, value) lines in the person's language."""
+        labels = {
+            "first_name": "first_name", "last_name": "last_name", "email": "email",
+            "phone": "phone", "national_id": "national_id", "topics": "topics_legend",
+            "channels": "channels_legend", "consent_version": "consent_given",
+        }
+        lines = []
+        for name, key in labels.items():
+            value = proposal.get(name)
+            if name in ("topics", "channels") and isinstance(value, list):
+                prefix = name[:-1]
+                value = ", ".join(text(lang, f"{prefix}_{v}") for v in value
+                                  if f"{prefix}_{v}" in TEXTS[lang])
+            if value is not None and name in proposal:
+                lines.append((text(lang, key), str(value)))
+        return lines
+
+    def _link_url(self, visit: Visit, link: Link) -> str:
+        token = link_token(self.keys, link)
+        return f"{self.frame.public_base()}/link/{token}?lang={visit.lang}"
 
     def _link_email(self, lang: Language, link: Link, url: str, first_name: str) -> Email:
         org = self.settings.organisation_name
@@ -283,7 +424,8 @@ class SelfServicePages:
         self, visit: Visit, link: Link, record: LinkRecord, contact: Contact
     ) -> PageResponse:
         form = visit.request.form
-        if not self._csrf_ok(visit, f"link:{link.id}"):
+        # The link itself is single-use, in the change set that writes: it covers the token.
+        if self._csrf_ok(visit, f"link:{link.id}") is None:
             return self._link_form(
                 visit, link, contact, forms.typed_from(form), status=400, notice="error_session"
             )
@@ -309,7 +451,8 @@ class SelfServicePages:
                 return self._link_form(
                     visit, link, contact, checked.typed, checked.problems, status=400
                 )
-            draft = self._draft(checked.result, contact.id)
+            # Made through a link sent to the person's own address: proof of control.
+            draft = replace(self._draft(checked.result, contact.id), proof_link_id=link.id)
             outcome = "done/updated"
         try:
             self.store.submit_with_link(record, draft, self.clock())
@@ -350,17 +493,24 @@ class SelfServicePages:
 
     # ------------------------------------------------------------- protection
 
-    def _csrf_ok(self, visit: Visit, form_name: str) -> bool:
+    def _csrf_ok(self, visit: Visit, form_name: str) -> FormUse | None:
+        """The form's token, checked (None: refused); whether it was used before is
+        checked when the form writes."""
         token = (visit.request.form.get("csrf") or [""])[0]
         try:
-            check_csrf(self.keys, token, visit.request.session_id(), form_name, self.clock())
+            return check_csrf(
+                self.keys, token, visit.request.session_id(), form_name, self.clock()
+            )
         except CsrfError as exc:
             log.info("selfservice: form refused, CSRF check failed (%s)", exc)
-            return False
-        return True
+            return None
 
     def _limit_address(self, visit: Visit) -> PageResponse | None:
         address = visit.request.client_address(self.settings.trusted_proxy_hops)
+        if address is None:
+            # Never one shared bucket for everyone whose address is unknown.
+            log.warning("selfservice: no client address in X-Forwarded-For; refused")
+            return self.frame.bad_request(visit.request)
         if self.per_address.allow(f"address:{address}"):
             return None
         log.info("selfservice: rate limit per address reached")
@@ -483,7 +633,7 @@ class SelfServicePages:
         return self.frame.page(
             visit, "message.html", status, text(lang, f"{problem}_title"),
             paragraphs=[text(lang, f"{problem}_text")],
-            action_href=f"{visit.base}/{purpose.value}?lang={lang}",
+            action_href=f"{visit.base}/{_NEW_LINK_PAGE[purpose]}?lang={lang}",
             action_label=text(lang, "request_new_link"),
         )
 
@@ -492,7 +642,7 @@ class SelfServicePages:
         return csrf_token(self.keys, visit.session_id, form_name, self.clock(), lifetime)
 
     def _callback_url(self, visit: Visit) -> str:
-        return f"{self.frame.public_base(visit)}/signin/callback"
+        return f"{self.frame.public_base()}/signin/callback"
 
 
 

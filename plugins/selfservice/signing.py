@@ -84,9 +84,12 @@ class LinkPurpose(StrEnum):
 
     UPDATE = "update"
     UNREGISTER = "unregister"
+    # Confirming a registration: proof of control of an address on file (an existing
+    # person), or of the address typed in (a new person's double opt-in).
+    CONFIRM = "confirm"
 
 
-_PURPOSE_CODES = {LinkPurpose.UPDATE: 1, LinkPurpose.UNREGISTER: 2}
+_PURPOSE_CODES = {LinkPurpose.UPDATE: 1, LinkPurpose.UNREGISTER: 2, LinkPurpose.CONFIRM: 3}
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,18 @@
 - Using a link marks its row used with ``If-Match`` on the row's ETag in the same change set
   that creates the registration: of two submissions racing with one link, exactly one
   succeeds, on every Function App instance, and a failed write leaves the link unused.
+- A registration from the form gets a confirmation link: to the matched person's address on
+  file (never to an address typed in that the person does not already have), or, when
+  nobody matches, to the address typed in (double opt-in). Following it marks the link used,
+  applies the registration's proposed changes to the person and records the proof on the
+  registration, all in one change set conditional on the ETags read.
 
 Every table, column and choice name comes from the schema map.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,18 +28,59 @@ from typing import Any, Protocol
 
 from plugins.core.schema_map import SchemaMap
 from plugins.dataverse import odata
-from plugins.dataverse.batch import BatchRequest
+from plugins.dataverse.batch import BatchRequest, ChangeSet
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.emails import EmailActivities, Message
 from plugins.dataverse.errors import BatchError, NotFoundError, PreconditionFailedError
 from plugins.dataverse.odata import Expand
+from plugins.identity import Country, normalise_email
+from plugins.registration.matching import MatchKind, match_person
 from plugins.registration.model import Kind, Status
+from plugins.registration.records import (
+    ContactRecord,
+    contact_columns,
+    contact_record,
+    lookup_property,
+)
+from plugins.registration.writeback import WriteOptions, confirmed_changes
 
+from .csrf import FormUse
 from .signing import Link
 
 
 class LinkAlreadyUsed(Exception):
     """The link was used by another submission first."""
+
+
+class FormAlreadyUsed(Exception):
+    """The form's CSRF token was submitted before (its id is recorded as used)."""
+
+
+class ConfirmationStale(Exception):
+    """The person or the registration changed while the confirmation was written."""
+
+
+@dataclass(frozen=True)
+class ConfirmationTarget:
+    """Where a registration's confirmation link goes: a matched person's address on file,
+    or (``contact_id`` None: nobody matched) the address typed in."""
+
+    contact_id: str | None
+    first_name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class ConfirmationRecord:
+    """A confirmation link's row with its registration and person, as read now."""
+
+    link_id: str
+    used: bool
+    etag: str
+    registration_id: str
+    registration_row: dict[str, Any]
+    contact: ContactRecord | None
+    link_person_id: str | None
 
 
 @dataclass(frozen=True)
@@ -95,12 +142,15 @@ class RegistrationDraft:
     consent_version: str | None = None
     consent_on: datetime | None = None
     person_id: str | None = None
+    proof_link_id: str | None = None
 
 
 class SelfServicePort(Protocol):
     """What the pages need from Dataverse (:class:`SelfServiceStore` is the real one)."""
 
-    def create_registration(self, draft: RegistrationDraft) -> str: ...
+    def create_registration(self, draft: RegistrationDraft, form: FormUse) -> str: ...
+
+    def use_form(self, form: FormUse) -> None: ...
 
     def recipients(self, email: str) -> list[Recipient]: ...
 
@@ -112,6 +162,18 @@ class SelfServicePort(Protocol):
         self, record: LinkRecord, draft: RegistrationDraft, now: datetime
     ) -> None: ...
 
+    def confirmation_target(
+        self, national_id: str | None, email: str, country: Country
+    ) -> ConfirmationTarget | None: ...
+
+    def issue_confirmation(
+        self, link: Link, registration_id: str, target: ConfirmationTarget, email: Email
+    ) -> None: ...
+
+    def open_confirmation(self, link: Link, country: Country) -> ConfirmationRecord | None: ...
+
+    def confirm(self, record: ConfirmationRecord, now: datetime) -> bool: ...
+
 
 class SelfServiceStore:
     """The pages' Dataverse port, through the Dataverse client."""
@@ -121,10 +183,45 @@ class SelfServiceStore:
         self.schema = schema
         self.emails = EmailActivities(client, schema.email, schema.contact.entity_set)
 
-    def create_registration(self, draft: RegistrationDraft) -> str:
-        """Create the registration row; its id."""
-        result = self.client.create(self.schema.registration.entity_set, self._record(draft))
-        return result.id or ""
+    def create_registration(self, draft: RegistrationDraft, form: FormUse) -> str:
+        """Create the registration row and record its form's token as used, both or neither;
+        the registration's id. :class:`FormAlreadyUsed` when the token was used before."""
+        registration_id = str(uuid.uuid4())
+        record = {self.schema.registration.id: registration_id, **self._record(draft)}
+        batch = BatchRequest()
+        changes = batch.changeset()
+        self._form_used(changes, form)
+        changes.create(self.schema.registration.entity_set, record)
+        self._execute_with_form(batch)
+        return registration_id
+
+    def use_form(self, form: FormUse) -> None:
+        """Record a form's token as used; :class:`FormAlreadyUsed` when it was before."""
+        batch = BatchRequest()
+        self._form_used(batch.changeset(), form)
+        self._execute_with_form(batch)
+
+    def _form_used(self, changes: ChangeSet, form: FormUse) -> None:
+        # The token's id names a row of the link table, created only if it does not exist.
+        links = self.schema.selfservice_link
+        changes.upsert(
+            odata.entity_path(links.entity_set, form.id),
+            {
+                links.name: f"form {form.expires_at:%Y-%m-%d %H:%M}",
+                links.purpose: links.purpose_values["form"],
+                links.expires_on: form.expires_at,
+                links.used_on: form.expires_at,
+            },
+            create_only=True,
+        )
+
+    def _execute_with_form(self, batch: BatchRequest) -> None:
+        try:
+            self.client.execute_batch(batch)
+        except BatchError as exc:
+            if isinstance(exc.error, PreconditionFailedError) and exc.part.index == 0:
+                raise FormAlreadyUsed from exc
+            raise
 
     def recipients(self, email: str) -> list[Recipient]:
         """The people (at most two: more than one means ambiguous) with ``email`` on record."""
@@ -148,25 +245,167 @@ class SelfServiceStore:
 
     def issue_link(self, link: Link, recipient: Recipient, email: Email) -> None:
         """Create the link's row and the e-mail carrying it, and send the e-mail, atomically."""
-        links, contact = self.schema.selfservice_link, self.schema.contact
-        person = odata.bind(contact.entity_set, recipient.contact_id)
-        email_id = str(uuid.uuid4())
         message = Message(recipient.contact_id, email.subject, email.html, recipient.address)
+        self._issue(link, message, {})
+
+    def confirmation_target(
+        self, national_id: str | None, email: str, country: Country
+    ) -> ConfirmationTarget | None:
+        """Where the confirmation of a registration with these values goes (None: nowhere,
+        because several people match or the matched person has no address on file)."""
+        c = self.schema.contact
+        key = normalise_email(email)
+        clauses = [odata.eq(column, email) for column in (*c.emails, c.email_key)]
+        if national_id:
+            clauses.append(odata.eq(c.national_id, national_id))
+        rows = list(self.client.query(
+            c.entity_set, select=contact_columns(c), filter=odata.or_(*clauses), top=10
+        ))
+        people = {str(row[c.id]).lower(): row for row in rows}
+        match = match_person(
+            national_id, key, [contact_record(r, self.schema, country).person for r in rows]
+        )
+        if match.kind is MatchKind.NONE:
+            return ConfirmationTarget(None, "", email.strip())
+        if match.kind is not MatchKind.ONE or match.person is None:
+            return None
+        row = people[match.person.id]
+        on_file = [str(row[column]) for column in c.emails if row.get(column)]
+        # The typed address only when the person already has it; else their own address.
+        address = next((a for a in on_file if normalise_email(a) == key), None)
+        address = address or (on_file[0] if on_file else None)
+        if address is None:
+            return None
+        return ConfirmationTarget(match.person.id, row.get(c.first_name) or "", address)
+
+    def issue_confirmation(
+        self, link: Link, registration_id: str, target: ConfirmationTarget, email: Email
+    ) -> None:
+        """Create a registration's confirmation link and send its e-mail, atomically."""
+        links, m = self.schema.selfservice_link, self.schema.registration
+        message = Message(target.contact_id, email.subject, email.html, target.address)
+        bind = {
+            f"{links.registration_nav}@odata.bind": odata.bind(m.entity_set, registration_id)
+        }
+        self._issue(link, message, bind)
+
+    def _issue(self, link: Link, message: Message, extra: dict[str, Any]) -> None:
+        links, contact = self.schema.selfservice_link, self.schema.contact
+        row: dict[str, Any] = {
+            links.id: link.id,
+            links.name: f"{link.purpose.value} {link.expires_at:%Y-%m-%d %H:%M}",
+            links.purpose: links.purpose_values[link.purpose.value],
+            links.expires_on: link.expires_at,
+            **extra,
+        }
+        if message.contact_id is not None:
+            row[f"{links.person_nav}@odata.bind"] = odata.bind(
+                contact.entity_set, message.contact_id
+            )
+        email_id = str(uuid.uuid4())
         batch = BatchRequest()
         changes = batch.changeset()
-        changes.create(
-            links.entity_set,
-            {
-                links.id: link.id,
-                links.name: f"{link.purpose.value} {link.expires_at:%Y-%m-%d %H:%M}",
-                links.purpose: links.purpose_values[link.purpose.value],
-                links.expires_on: link.expires_at,
-                f"{links.person_nav}@odata.bind": person,
-            },
-        )
+        changes.create(links.entity_set, row)
         changes.create(self.emails.entity_set, self.emails.record(message, email_id))
         self.emails.send_in(changes, odata.entity_path(self.emails.entity_set, email_id))
         self.client.execute_batch(batch)
+
+    def open_confirmation(self, link: Link, country: Country) -> ConfirmationRecord | None:
+        """A confirmation link's row with its registration and the person to confirm (the
+        link's person, or for a new person the one the registration was linked to)."""
+        links, m, c = self.schema.selfservice_link, self.schema.registration, self.schema.contact
+        registration_select = [
+            m.id, m.status, m.email, m.proposed_changes, m.proposed_changes_applied_on,
+            lookup_property(m.person),
+        ]
+        try:
+            row = self.client.get(
+                links.entity_set,
+                link.id,
+                select=[links.used_on, links.purpose, lookup_property(links.person)],
+                expand=[Expand(links.registration_nav, select=registration_select)],
+            )
+        except NotFoundError:
+            return None
+        if row is None or row.get(links.purpose) != links.purpose_values[link.purpose.value]:
+            return None
+        registration = row.get(links.registration_nav)
+        if not registration:
+            return None
+        link_person = _guid(row.get(lookup_property(links.person)))
+        person_id = link_person or _guid(registration.get(lookup_property(m.person)))
+        contact = None
+        if person_id is not None:
+            try:
+                person_row = self.client.get(c.entity_set, person_id, select=contact_columns(c))
+            except NotFoundError:
+                person_row = None
+            if person_row is not None:
+                contact = contact_record(person_row, self.schema, country)
+        return ConfirmationRecord(
+            link_id=link.id,
+            used=row.get(links.used_on) is not None,
+            etag=str(row.get("@odata.etag") or "*"),
+            registration_id=str(registration[m.id]).lower(),
+            registration_row=registration,
+            contact=contact,
+            link_person_id=link_person,
+        )
+
+    def confirm(self, record: ConfirmationRecord, now: datetime) -> bool:
+        """Mark the link used, apply the registration's proposed changes to its person and
+        record the proof, in one change set; whether the proposed changes were applied.
+
+        Raises :class:`LinkAlreadyUsed` when another submission used the link first and
+        :class:`ConfirmationStale` when the person or registration changed since the read.
+        """
+        links, m, c = self.schema.selfservice_link, self.schema.registration, self.schema.contact
+        registration = record.registration_row
+        contact = record.contact
+        batch = BatchRequest()
+        changes = batch.changeset()
+        changes.update(
+            odata.entity_path(links.entity_set, record.link_id), {links.used_on: now},
+            if_match=record.etag,
+        )
+        person_changes: dict[str, Any] = {}
+        applied = False
+        linked_person = _guid(registration.get(lookup_property(m.person)))
+        if contact is not None and linked_person == contact.person.id:
+            proposal = proposal_of(registration.get(m.proposed_changes))
+            if proposal and registration.get(m.proposed_changes_applied_on) is None:
+                options = WriteOptions(schema=self.schema, now=now)
+                person_changes = confirmed_changes(
+                    proposal, record.registration_id, contact, options
+                )
+                applied = True
+            person_changes.update(
+                _confirmation_state(record, contact, person_changes, self.schema)
+            )
+        if person_changes and contact is not None:
+            changes.update(
+                odata.entity_path(c.entity_set, contact.person.id), person_changes,
+                if_match=contact.etag or "*",
+            )
+        if contact is not None and linked_person == contact.person.id:
+            proof: dict[str, Any] = {
+                f"{m.proof_nav}@odata.bind": odata.bind(links.entity_set, record.link_id)
+            }
+            if applied:
+                proof[m.proposed_changes_applied_on] = now
+            changes.update(
+                odata.entity_path(m.entity_set, record.registration_id), proof,
+                if_match=str(registration.get("@odata.etag") or "*"),
+            )
+        try:
+            self.client.execute_batch(batch)
+        except BatchError as exc:
+            if isinstance(exc.error, PreconditionFailedError):
+                if exc.part.index == 0:
+                    raise LinkAlreadyUsed from exc
+                raise ConfirmationStale from exc
+            raise
+        return applied
 
     def open_link(self, link: Link) -> LinkRecord | None:
         """The link's row with its person, or None when there is no such link."""
@@ -235,6 +474,10 @@ class SelfServiceStore:
             record[f"{reg.person_nav}@odata.bind"] = odata.bind(
                 self.schema.contact.entity_set, draft.person_id
             )
+        if draft.proof_link_id:
+            record[f"{reg.proof_nav}@odata.bind"] = odata.bind(
+                self.schema.selfservice_link.entity_set, draft.proof_link_id
+            )
         return record
 
     def _contact_columns(self) -> list[str]:
@@ -257,6 +500,47 @@ class SelfServiceStore:
             channels=_choices_of(row.get(c.channels), prefs.channel_values),
             consent_version=row.get(c.consent_version),
         )
+
+
+def proposal_of(text: Any) -> dict[str, Any] | None:
+    """The proposed changes a registration holds (None when empty or not a JSON object)."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _confirmation_state(
+    record: ConfirmationRecord,
+    contact: ContactRecord,
+    person_changes: dict[str, Any],
+    schema: SchemaMap,
+) -> dict[str, Any]:
+    """The e-mail confirmation the link proves: the address it was sent to is confirmed
+    when it is (or stays) the person's primary one; a new primary address offered by the
+    registration is not proven by this link and stays unconfirmed."""
+    c = schema.contact
+    values = c.email_confirmation_values
+    registration_email = normalise_email(record.registration_row.get(schema.registration.email))
+    primary = normalise_email(contact.row.get(c.emails[0]))
+    if record.link_person_id is None:
+        proven = registration_email
+    else:
+        proven = registration_email if registration_email in contact.person.emails else primary
+    after = normalise_email(person_changes.get(c.emails[0])) or primary
+    state = values["confirmed"] if proven is not None and proven == after else None
+    if state is None and c.emails[0] in person_changes:
+        state = values["unconfirmed"]
+    if state is None or contact.row.get(c.email_confirmation) == state:
+        return {}
+    return {c.email_confirmation: state}
+
+
+def _guid(value: Any) -> str | None:
+    return value.lower() if isinstance(value, str) and value else None
 
 
 def _multichoice(chosen: frozenset[str], values: dict[str, int]) -> str | None:

@@ -33,13 +33,6 @@ class PageRequest:
         return urlsplit(self.url).path
 
     @property
-    def origin(self) -> str:
-        """``scheme://host`` the request was made to (behind a TLS front end: https)."""
-        parts = urlsplit(self.url)
-        scheme = "https" if self.https else parts.scheme
-        return f"{scheme}://{parts.netloc}"
-
-    @property
     def https(self) -> bool:
         """Whether the browser spoke TLS (directly or to the front end)."""
         forwarded = self.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
@@ -58,15 +51,15 @@ class PageRequest:
         """The session cookie's value (either cookie name)."""
         return self.cookie(SECURE_SESSION_COOKIE) or self.cookie(SESSION_COOKIE)
 
-    def client_address(self, trusted_hops: int) -> str:
+    def client_address(self, trusted_hops: int) -> str | None:
         """The browser's IP address as the trusted front ends recorded it in
-        ``X-Forwarded-For`` (entries added by the client itself are not trusted)."""
-        if trusted_hops <= 0:
-            return "unknown"
+        ``X-Forwarded-For``: the ``trusted_hops``-th entry from the right (each front end
+        appends the address it was reached from; entries further left are the client's to
+        write). None when there is none: the platform (and the local host) always add one."""
         entries = [e.strip() for e in self.headers.get("x-forwarded-for", "").split(",")]
         entries = [e for e in entries if e]
-        if not entries:
-            return "unknown"
+        if not entries or trusted_hops < 1:
+            return None
         return _without_port(entries[-min(trusted_hops, len(entries))])
 
 

@@ -16,7 +16,9 @@ checked here first, and the first rule that refuses gives the reason:
 4. post is never sent to a person whose address is protected (or whose protection the
    registry did not state): a letter reveals where they live to whoever handles it;
 5. the person must be reachable on the channel (an e-mail address, a mobile number, an
-   address).
+   address); an e-mail address given on the public registration form counts only once its
+   owner confirmed it (double opt-in: until then the contact's e-mail confirmation is
+   Unconfirmed and only the confirmation message itself, sent by the pages, goes to it).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Refusal(StrEnum):
     NO_CONSENT = "no-consent"
     PROTECTED_ADDRESS = "protected-address"
     UNREACHABLE = "unreachable"
+    EMAIL_UNCONFIRMED = "email-unconfirmed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class Recipient:
     has_email: bool = False
     has_mobile: bool = False
     has_address: bool = False
+    email_unconfirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +146,8 @@ def recipient_from_contact(
         has_email=any(row.get(c) for c in columns.emails),
         has_mobile=bool(row.get(columns.mobile_phone)),
         has_address=bool(address),
+        email_unconfirmed=row.get(columns.email_confirmation)
+        == columns.email_confirmation_values["unconfirmed"],
     )
 
 
@@ -165,6 +171,7 @@ def contact_columns(columns: ContactMap) -> tuple[str, ...]:
         columns.mobile_phone,
         columns.address_line1,
         columns.postal_code,
+        columns.email_confirmation,
     )
 
 
@@ -212,6 +219,8 @@ def _address(recipient: Recipient, action: Action) -> Refusal | None:
     elif action.channel is Channel.SMS:
         reachable = recipient.has_mobile
     else:
+        if recipient.has_email and recipient.email_unconfirmed:
+            return Refusal.EMAIL_UNCONFIRMED
         reachable = recipient.has_email
     return None if reachable else Refusal.UNREACHABLE
 

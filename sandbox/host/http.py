@@ -7,6 +7,8 @@ function as the ``azure.functions.HttpRequest`` the worker's ``HttpRequestConver
 value goes back through ``HttpResponseConverter`` as the worker sends it: an HttpResponse or
 a str; anything else, or an exception, is a 500 with an empty body. A missing or wrong key
 is a 401 with an empty body; a path no function serves (or a method it does not accept) 404.
+Like App Service's front end, the host appends the address the request came from to
+``X-Forwarded-For`` (the functions never see the socket; that header is how they learn it).
 
 ``POST /admin/functions/<name>`` (master key, body ``{"input": ""}`` or empty) runs a timer
 function in the background and answers 202, as Core Tools does; ``GET
@@ -22,6 +24,7 @@ from typing import Any
 
 from azure.functions import meta
 from azure.functions.http import HttpRequest, HttpRequestConverter, HttpResponseConverter
+from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from .invoker import Invoker
@@ -29,6 +32,8 @@ from .keys import KeyRing, presented_key
 from .loader import HTTP_TRIGGER, TIMER_TRIGGER, FunctionEntry, LoadedApp
 from .routes import RouteTemplate, parse_route
 from .timers import Timers
+
+FORWARDED_FOR = "X-Forwarded-For"
 
 ADMIN_FUNCTIONS = ("admin", "functions")
 
@@ -147,13 +152,18 @@ class FunctionsHttp:
 
 
 def to_http_request(request: Request, route_values: dict[str, str]) -> HttpRequest:
-    """The ``func.HttpRequest`` the worker builds for ``request``."""
+    """The ``func.HttpRequest`` the worker builds for ``request`` (behind the platform's
+    front end, which appends the client's address to ``X-Forwarded-For``)."""
+    headers = Headers(request.headers)
+    if request.remote_addr:
+        forwarded = [*request.headers.getlist(FORWARDED_FOR), request.remote_addr]
+        headers[FORWARDED_FOR] = ", ".join(forwarded)
     datum = meta.Datum(
         type="http",
         value={
             "method": meta.Datum(request.method, "string"),
             "url": meta.Datum(request.url, "string"),
-            "headers": _joined(request.headers.keys(), request.headers.getlist),
+            "headers": _joined(headers.keys(), headers.getlist),
             "query": _joined(request.args.keys(), request.args.getlist),
             "params": {k: meta.Datum(v, "string") for k, v in route_values.items()},
             "body": meta.Datum(request.get_data(), "bytes"),

@@ -27,6 +27,7 @@ EVENT = (ROOT / "tests" / "fixtures" / "events" / "webhook_create_typed.json").r
 GOOD = {
     "SELFSERVICE__LINK_KEYS": json.dumps({"k1": "s" * 40}),
     "SELFSERVICE__LINK_KEY_ID": "k1",
+    "SELFSERVICE__PUBLIC_BASE_URL": "https://alumni.example.org",
     "REGISTRATION_QUEUE": "isolation-queue",
     "REGISTRATION_SWEEP_SCHEDULE": "0 0 0 1 1 *",
 }

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from conftest import WebApiSession
 from pydantic import SecretStr
+from selfservice_harness import free_port
 from steps_registration import register_queue, register_step, register_webhook
 from werkzeug.wrappers import Request, Response
 
@@ -298,9 +299,12 @@ def is_task_create(request: Request) -> bool:
 
 
 @contextmanager
-def pipeline_env(tmp: Path, seed: dict[str, Any], **config: Any) -> Iterator[PipelineEnv]:
+def pipeline_env(
+    tmp: Path, seed: dict[str, Any], settings: dict[str, str] | None = None, **config: Any
+) -> Iterator[PipelineEnv]:
     """Start the sandbox (HTTPS, for msal; ``config``: more :class:`SandboxConfig` fields,
-    such as a fault seed) and the host; register the steps; stop both."""
+    such as a fault seed) and the host (``settings``: more app settings); register the
+    steps; stop both."""
     sandbox = Sandbox(SandboxConfig(https=True, state_dir=str(tmp), **config), seed=seed).start()
     dv = WebApiSession(sandbox)
     host: LocalHost | None = None
@@ -313,10 +317,17 @@ def pipeline_env(tmp: Path, seed: dict[str, Any], **config: Any) -> Iterator[Pip
                        headers={"Prefer": "return=representation"})
         assert team.status_code == 201, team.text
         team_id = team.json()["teamid"]
+        port = free_port()
         host = LocalHost(
             str(FUNCTION_APP),
+            port=port,
             function_keys={"registration_webhook": WEBHOOK_KEY},
-            settings=app_settings(sandbox, tmp / "maskinporten.pem", team_id),
+            settings={
+                **app_settings(sandbox, tmp / "maskinporten.pem", team_id),
+                # E-mailed links of the pages point here (never at a request's Host).
+                "SELFSERVICE__PUBLIC_BASE_URL": f"http://127.0.0.1:{port}/api/mypage",
+                **(settings or {}),
+            },
             servicebus_poll_seconds=0.02,
         ).start()
         env = PipelineEnv(sandbox=sandbox, host=host, dv=dv, team_id=team_id)

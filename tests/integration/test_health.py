@@ -23,6 +23,7 @@ HEALTH_KEY = "health-probe-key"
 LINK_KEYS = {
     "SELFSERVICE__LINK_KEYS": '{"k2": "' + "k" * 40 + '", "k1": "' + "o" * 40 + '"}',
     "SELFSERVICE__LINK_KEY_ID": "k2",
+    "SELFSERVICE__PUBLIC_BASE_URL": "https://alumni.example.org/api/mypage",
 }
 NAMES = ["settings", "token", "dataverse", "registration", "selfservice", "sync"]
 APP_SOURCE = """
@@ -187,3 +188,19 @@ def test_function_app_serves_the_health_route() -> None:
     assert (trigger["route"], trigger["methods"], trigger["authLevel"]) == (
         "health", ["GET"], "FUNCTION"
     )
+
+
+def test_pages_without_their_public_address_are_named(
+    probe: Callable[..., requests.Response],
+) -> None:
+    link_keys = '{"k1": "self-service-test-key-0123456789-abcdef"}'
+    response = probe(
+        SELFSERVICE__LINK_KEYS=link_keys, SELFSERVICE__LINK_KEY_ID="k1",
+        SELFSERVICE__PUBLIC_BASE_URL="",
+    )
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["selfservice"]
+    assert checks(response)["selfservice"]["detail"].startswith(
+        "SELFSERVICE__PUBLIC_BASE_URL: is required when the pages have link keys"
+    )
+    assert "self-service-test-key" not in response.text

@@ -10,6 +10,7 @@ Round trips are counted from the sandbox's request log by the event's correlatio
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -52,6 +53,12 @@ GONE = personnummer("19810606", "118")
 OWN = personnummer("19810707", "119")
 TRIMMED = personnummer("19810808", "120")
 DECLARED = personnummer("19810909", "121")
+TAKEOVER = personnummer("19710101", "122")
+# Everything of a person a registration may offer to change.
+DETAILS = (
+    "firstname", "lastname", "emailaddress1", "emailaddress2", "emailaddress3", "telephone1",
+    "mp_topics", "mp_channels", "mp_consentversion", "mp_consenton", "mp_consentsource",
+)
 
 DEGREE_CREDITS = [{"code": "DA1001", "name": "Datateknik", "credits": "90", "start": "2010-08-30",
                    "end": "2012-06-03", "passed_on": "2012-06-01"}]
@@ -121,9 +128,12 @@ def categories(row: dict[str, Any]) -> set[str]:
 # ------------------------------------------------------------- matched people
 
 
-def test_matched_registered_alumnus_is_approved_and_details_updated(env: PipelineEnv) -> None:
+def test_matched_registered_alumnus_is_approved_and_offered_details_only_proposed(
+    env: PipelineEnv,
+) -> None:
     contact_id = person(env, REG_ALUMNUS, "reg.alumnus@example.org",
                         f"{ALUMNUS_CAT},{REGISTERED_CAT}")
+    before = env.contact(contact_id)
     registration_id, correlation_id = register(
         env, **form(REG_ALUMNUS, "Reg.Alumnus@Example.org", mp_lastname="King",
                     mp_phone="+46 70 000 00 01", mp_topics="100000001")
@@ -132,13 +142,35 @@ def test_matched_registered_alumnus_is_approved_and_details_updated(env: Pipelin
     assert (row["mp_status"], row["mp_reason"]) == (REGISTERED, "matched-registered-alumnus")
     assert row["_mp_personid_value"] == contact_id
     assert "Godkänd pga registrerad alumn" in row["mp_explanation"]
-    contact = env.contact(contact_id)
-    assert (contact["lastname"], contact["telephone1"]) == ("King", "+46 70 000 00 01")
-    assert contact["emailaddress1"] == "reg.alumnus@example.org"
-    assert contact["mp_topics"] == "100000001"
+    assert "proposed changes" in row["mp_explanation"]
+    # Nobody proved control of the person: nothing of theirs changes, the office sees the offer.
+    assert json.loads(row["mp_proposedchanges"]) == {
+        "last_name": "King", "phone": "+46 70 000 00 01", "topics": ["events"],
+    }
+    after = env.contact(contact_id)
+    assert {k: after[k] for k in DETAILS} == {k: before[k] for k in DETAILS}
     assert env.tasks(registration_id) == []
     MEASURED["existing person"] = env.round_trips(correlation_id)
     assert MEASURED["existing person"] <= 2
+
+
+def test_identity_number_with_another_address_does_not_take_the_person_over(
+    env: PipelineEnv,
+) -> None:
+    contact_id = person(env, TAKEOVER, "victim@example.org", f"{ALUMNUS_CAT},{REGISTERED_CAT}",
+                        telephone1="+46 8 123 456")
+    before = env.contact(contact_id)
+    registration_id, _ = register(
+        env, **form(TAKEOVER, "mallory@example.net", mp_firstname="Mallory",
+                    mp_phone="+46 70 666 66 66", mp_consentversion="9")
+    )
+    row = env.registration(registration_id)
+    assert row["mp_status"] == REGISTERED
+    proposal = json.loads(row["mp_proposedchanges"])
+    assert proposal["email"] == "mallory@example.net"
+    assert proposal["first_name"] == "Mallory"
+    after = env.contact(contact_id)
+    assert {k: after[k] for k in DETAILS} == {k: before[k] for k in DETAILS}
 
 
 def test_matched_alumnus_becomes_registered_alumnus(env: PipelineEnv) -> None:

@@ -166,6 +166,19 @@ class TestWithOneEnvironment:
         assert row["mp_consentversion"] == "1"
         assert row["mp_consenton"]
 
+    def test_a_form_sent_again_with_its_used_token_is_refused(self, env: SelfServiceEnv) -> None:
+        browser = Browser(env)
+        email = unique_email("twice")
+        form = browser.get(f"{env.base}/register")
+        fields = {"csrf": csrf_of(form.text), "website": "", **registration_fields(email)}
+
+        first = browser.post(f"{env.base}/register", fields, allow_redirects=False)
+        second = browser.post(f"{env.base}/register", fields, allow_redirects=False)
+
+        assert first.status_code == 303
+        assert second.status_code == 400
+        assert "The form had expired" in second.text
+        assert len(env.registrations(email)) == 1
 
     def test_bad_input_writes_nothing_and_shows_each_error_by_its_field(
         self, env: SelfServiceEnv
@@ -503,6 +516,45 @@ def test_rate_limits_per_address_and_per_email(tmp_path: Path) -> None:
         assert int(refused.headers["Retry-After"]) > 0
         assert heading(refused.text) == "Too many attempts"
         assert len(env.emails_to(BO_ID)) == 2
+
+
+def test_a_spoofed_forwarded_header_does_not_escape_the_rate_limit(tmp_path: Path) -> None:
+    # App Service alone: only the entry its front end (here: the local host) appends counts.
+    with selfservice_env(
+        tmp_path, SELFSERVICE__TRUSTED_PROXY_HOPS="1", SELFSERVICE__RATE_LIMIT_PER_ADDRESS="30",
+    ) as env:
+        statuses = []
+        for attempt in range(35):
+            browser = Browser(env)
+            browser.http.headers["X-Forwarded-For"] = f"198.51.100.{attempt}, 192.0.2.{attempt}"
+            _, answer = browser.submit(
+                f"{env.base}/update", {"email": f"nobody{attempt}@example.org"},
+                allow_redirects=False,
+            )
+            statuses.append(answer.status_code)
+
+    assert statuses.count(303) == 30
+    assert statuses[30:] == [429] * 5
+
+
+def test_pages_refuse_to_start_without_their_public_address(tmp_path: Path) -> None:
+    with selfservice_env(tmp_path, SELFSERVICE__PUBLIC_BASE_URL="") as env:
+        answer = Browser(env).get(f"{env.base}/register")
+
+    assert answer.status_code == 503
+    assert heading(answer.text) == "The service is not available right now"
+
+
+def test_a_forged_host_never_reaches_an_emailed_link(tmp_path: Path) -> None:
+    with selfservice_env(tmp_path) as env:
+        browser = Browser(env)
+        browser.http.headers.update({"Host": "evil.example", "X-Forwarded-Host": "evil.example"})
+        seen = env.email_ids(BO_ID)
+        request_link(browser, env, "update", "bo.ek@example.se")
+        link = env.new_link(BO_ID, seen)
+
+    assert link.startswith(f"{env.base}/link/")
+    assert "evil.example" not in link
 
 
 def test_pages_say_try_again_later_when_not_configured(tmp_path: Path) -> None:

@@ -77,6 +77,16 @@ def test_donotbulkemail_forbids_mass_email_only() -> None:
     assert refusal(person, Action(Channel.EMAIL, bulk=False)) is None
 
 
+def test_an_unconfirmed_address_gets_no_email_but_other_channels_still_work() -> None:
+    person = replace(WILLING, email_unconfirmed=True)
+    assert refusal(person) is Refusal.EMAIL_UNCONFIRMED
+    assert refusal(person, Action(Channel.POST)) is None
+    row = {"contactid": "c1", "emailaddress1": "a@example.se", "mp_emailconfirmation": 100000000}
+    assert recipient_from_contact(row, ContactMap(), PreferenceMap()).email_unconfirmed
+    row["mp_emailconfirmation"] = 100000001
+    assert not recipient_from_contact(row, ContactMap(), PreferenceMap()).email_unconfirmed
+
+
 def test_donotpostalmail_and_donotphone() -> None:
     assert refusal(replace(WILLING, do_not_postal_mail=True), Action(Channel.POST)) is (
         Refusal.DO_NOT_POSTAL_MAIL

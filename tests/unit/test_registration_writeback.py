@@ -35,6 +35,7 @@ from plugins.registration.writeback import (
     Subject,
     WriteOptions,
     compact_json,
+    confirmed_changes,
     plan_admin_followup,
     plan_decision,
 )
@@ -202,14 +203,17 @@ def test_person_the_rule_does_not_accept_is_created_with_a_review_task() -> None
     assert task.body["scheduledend"] == datetime(2025, 3, 8, 9, 30, tzinfo=UTC)
 
 
-def test_person_without_identity_number_is_created_with_a_post() -> None:
-    reg = record(mp_nationalid=None)
+def test_person_without_identity_number_is_created_only_under_its_email_key() -> None:
+    reg = record(mp_nationalid=None, mp_email="  Ada.Lovelace@Example.ORG ")
     decision = decision_for(reg, [], registry=RegistryAnswer.NOT_ASKED)
     options = WriteOptions(schema=SCHEMA, now=NOW)
     plan = plan_decision(decision, Subject(record=reg), options)
     person, registration, task = operations(plan)
-    assert (person.method, person.url, person.headers) == ("POST", "contacts", {})
+    assert (person.method, person.url, person.headers) == (
+        "PATCH", "contacts(mp_emailkey='ada.lovelace@example.org')", {"If-None-Match": "*"}
+    )
     assert person.body["firstname"] == "Ada"
+    assert person.body["mp_emailconfirmation"] == 100000000
     assert registration.body["mp_PersonId@odata.bind"] == f"${person.content_id}"
     assert "ownerid@odata.bind" not in task.body
 
@@ -226,8 +230,14 @@ def test_registered_alumnus_with_the_same_details_changes_only_the_registration(
     assert registration.body["mp_PersonId@odata.bind"] == f"/contacts({PERSON_ID})"
 
 
+LINK_ID = "7d1f8a3e-5b2c-4e9a-9c1d-2f3e4a5b6c7d"
+PROVEN = {"_mp_proofid_value": LINK_ID, "_mp_personid_value": PERSON_ID}
+
+
 def test_registered_alumnus_gets_only_the_details_that_differ() -> None:
-    reg = record(mp_lastname="King", mp_email="countess@example.org", mp_topics="100000001")
+    reg = record(
+        mp_lastname="King", mp_email="countess@example.org", mp_topics="100000001", **PROVEN
+    )
     person = contact(emailaddress2="old@example.org", mp_nationalid=None)
     by_email = Match(kind=MatchKind.ONE, person=person.person, matched_by=("email",))
     decision = decide(Facts(registration=reg.registration, match=by_email))
@@ -238,13 +248,59 @@ def test_registered_alumnus_gets_only_the_details_that_differ() -> None:
         "lastname": "King",
         "emailaddress1": "countess@example.org",
         "emailaddress3": "ada@example.org",
+        "mp_emailkey": "countess@example.org",
         "mp_nationalid": NID,
         "mp_topics": "100000001",
     }
 
 
+def test_without_proof_of_control_the_offered_details_are_only_proposed() -> None:
+    reg = record(mp_lastname="King", mp_email="Mallory@Example.org", mp_topics="100000001")
+    person = contact(mp_nationalid=None)
+    by_email = Match(kind=MatchKind.ONE, person=person.person, matched_by=("national_id",))
+    decision = decide(Facts(registration=reg.registration, match=by_email))
+    assert decision.status is Status.APPROVED_REGISTERED_ALUMNUS
+    assert "NOT changed" in decision.explanation and "proposed changes" in decision.explanation
+    plan = plan_decision(decision, Subject(record=reg, national_id=NID, person=person), OPTIONS)
+    [registration] = operations(plan)
+    assert json.loads(registration.body["mp_proposedchanges"]) == {
+        "last_name": "King",
+        "email": "Mallory@Example.org",
+        "national_id": NID,
+        "topics": ["events"],
+    }
+    confirmed = confirmed_changes(
+        json.loads(registration.body["mp_proposedchanges"]), REG_ID, person, OPTIONS
+    )
+    assert confirmed == {
+        "lastname": "King",
+        "emailaddress1": "Mallory@Example.org",
+        "emailaddress2": "ada@example.org",
+        "mp_emailkey": "mallory@example.org",
+        "mp_nationalid": NID,
+        "mp_topics": "100000001",
+    }
+
+
+def test_a_proof_for_another_person_is_no_proof() -> None:
+    reg = record(mp_lastname="King", _mp_proofid_value=LINK_ID,
+                 _mp_personid_value="11111111-2222-3333-4444-555555555555")
+    person = contact()
+    decision = decision_for(reg, [person])
+    assert not decision.apply_details
+    plan = plan_decision(decision, Subject(record=reg, national_id=NID, person=person), OPTIONS)
+    [registration] = operations(plan)
+    assert json.loads(registration.body["mp_proposedchanges"]) == {"last_name": "King"}
+
+
+def test_a_malformed_proposal_is_refused() -> None:
+    with pytest.raises(ValueError):
+        confirmed_changes({"first_name": ["not", "text"]}, REG_ID, contact(), OPTIONS)
+
+
 def test_a_new_consent_is_written_as_a_whole() -> None:
-    reg, person = record(mp_consentversion="2025-02"), contact(mp_consentsource="web form")
+    reg = record(mp_consentversion="2025-02", **PROVEN)
+    person = contact(mp_consentsource="web form")
     plan = plan_decision(decision_for(reg, [person]),
                          Subject(record=reg, national_id=NID, person=person), OPTIONS)
     update, _ = operations(plan)

@@ -24,7 +24,16 @@ def test_a_token_fits_its_session_and_form() -> None:
     session = new_session_id()
     token = csrf_token(KEYS, session, "register", NOW, LIFETIME)
 
-    check_csrf(KEYS, token, session, "register", NOW + timedelta(minutes=119))
+    use = check_csrf(KEYS, token, session, "register", NOW + timedelta(minutes=119))
+    assert use.expires_at == NOW + LIFETIME
+
+
+def test_every_token_has_its_own_id_to_be_recorded_once_used() -> None:
+    session = new_session_id()
+    first, second = (csrf_token(KEYS, session, "register", NOW, LIFETIME) for _ in range(2))
+    ids = {check_csrf(KEYS, token, session, "register", NOW).id for token in (first, second)}
+    assert len(ids) == 2
+    assert check_csrf(KEYS, first, session, "register", NOW).id in ids
 
 
 @pytest.mark.parametrize(

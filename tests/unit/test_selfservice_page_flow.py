@@ -11,16 +11,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from plugins.core.schema_map import SchemaMap
 from plugins.core.settings import SelfServiceSettings
 from plugins.dataverse.errors import TransientError
+from plugins.identity import Country
 from plugins.registration.model import Kind
+from plugins.selfservice.csrf import FormUse
 from plugins.selfservice.pages import SelfServicePages
 from plugins.selfservice.signing import KeyRing, Link, LinkPurpose
 from plugins.selfservice.store import (
+    ConfirmationRecord,
+    ConfirmationTarget,
     Contact,
     Email,
+    FormAlreadyUsed,
     LinkAlreadyUsed,
     LinkRecord,
     Recipient,
@@ -45,10 +51,18 @@ class FakeStore:
     emails: list[Email] = field(default_factory=list)
     links: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
     people: dict[str, list[Recipient]] = field(default_factory=dict)
+    confirmations: list[tuple[str, ConfirmationTarget]] = field(default_factory=list)
+    used_forms: set[str] = field(default_factory=set)
 
-    def create_registration(self, draft: RegistrationDraft) -> str:
+    def create_registration(self, draft: RegistrationDraft, form: FormUse) -> str:
+        self.use_form(form)
         self.registrations.append(draft)
         return f"reg-{len(self.registrations)}"
+
+    def use_form(self, form: FormUse) -> None:
+        if form.id in self.used_forms:
+            raise FormAlreadyUsed
+        self.used_forms.add(form.id)
 
     def recipients(self, email: str) -> list[Recipient]:
         return self.people.get(email.casefold(), [])
@@ -69,6 +83,28 @@ class FakeStore:
             raise LinkAlreadyUsed
         self.links[record.id] = (contact_id, version + 1, True)
         self.registrations.append(draft)
+
+    def confirmation_target(
+        self, national_id: str | None, email: str, country: Country
+    ) -> ConfirmationTarget | None:
+        known = self.people.get(email.casefold(), [])
+        if len(known) > 1:
+            return None
+        if known:
+            return ConfirmationTarget(known[0].contact_id, known[0].first_name, known[0].address)
+        return ConfirmationTarget(None, "", email)
+
+    def issue_confirmation(
+        self, link: Link, registration_id: str, target: ConfirmationTarget, email: Email
+    ) -> None:
+        self.confirmations.append((registration_id, target))
+        self.emails.append(email)
+
+    def open_confirmation(self, link: Link, country: Country) -> ConfirmationRecord | None:
+        return None
+
+    def confirm(self, record: ConfirmationRecord, now: datetime) -> bool:
+        raise AssertionError("not reached in these tests")
 
 
 class Clock:
@@ -115,9 +151,13 @@ def csrf_of(body: str) -> str:
     return match.group(1)
 
 
+PUBLIC = "https://alumni.example.org/api/mypage"
+
+
 def make(**settings: Any) -> Harness:
     config = SelfServiceSettings(
-        link_keys={"k1": KEY}, link_key_id="k1", link_request_min_seconds=0.5, **settings
+        **{"link_keys": {"k1": KEY}, "link_key_id": "k1", "link_request_min_seconds": 0.5,
+           "public_base_url": PUBLIC, **settings}
     )
     store, clock, pauses = FakeStore(), Clock(), []
     store.people["bo@example.se"] = [Recipient(BO.id, "Bo <b>", "bo@example.se")]
@@ -155,6 +195,19 @@ def test_a_valid_registration_is_written_once_and_answered_with_a_redirect() -> 
     [draft] = h.store.registrations
     assert draft.kind is Kind.REGISTRATION and draft.national_id == "199001011239"
     assert draft.consent_version == "1" and draft.consent_on == h.clock.now
+
+
+def test_a_form_token_works_once() -> None:
+    h = make()
+    form = h.call("register", "GET", f"{BASE}/register")
+    fields = {"csrf": csrf_of(form.body), **REGISTRATION}
+
+    first = h.call("register", "POST", f"{BASE}/register", fields)
+    second = h.call("register", "POST", f"{BASE}/register", fields)
+
+    assert first.status == 303
+    assert second.status == 400 and "The form had expired" in second.body
+    assert len(h.store.registrations) == 1
 
 
 @pytest.mark.parametrize(
@@ -224,9 +277,39 @@ def test_the_email_carries_a_working_link_and_escapes_what_it_shows() -> None:
     [email] = h.store.emails
     assert "Bo &lt;b&gt;" in email.html and "<b>" not in email.html
     link = link_from(email)
-    assert link.startswith(f"{BASE}/link/") and link.endswith("?lang=en")
+    assert link.startswith(f"{PUBLIC}/link/") and link.endswith("?lang=en")
     opened = h.call("link", "GET", link, token=token_of(link))
     assert opened.status == 200 and "Terminate my membership" in opened.body
+
+
+def test_a_forged_host_never_reaches_a_link() -> None:
+    h = make()
+    request = PageRequest(
+        method="GET", url="http://evil.example/api/mypage/update",
+        headers={"host": "evil.example", "x-forwarded-host": "evil.example",
+                 "x-forwarded-for": "198.51.100.9"},
+    )
+    form = h.pages.request_link(request, LinkPurpose.UPDATE)
+    token = re.search(r'name="csrf" value="([^"]+)"', form.body)
+    assert token is not None
+    cookie = form.headers["Set-Cookie"].split(";", 1)[0]
+    h.pages.request_link(replace(request, method="POST", headers={
+        **request.headers, "cookie": cookie,
+    }, form={"csrf": [token.group(1)], "email": ["bo@example.se"], "website": [""]}),
+        LinkPurpose.UPDATE)
+    [email] = h.store.emails
+    assert link_from(email).startswith(f"{PUBLIC}/link/")
+    assert "evil.example" not in email.html
+
+
+def test_the_pages_need_a_public_https_address_for_links() -> None:
+    keys = {"link_keys": {"k1": KEY}, "link_key_id": "k1"}
+    for bad in ("", "http://alumni.example.org/api/mypage", "https://x.org/mypage?a=1", "ftp://x"):
+        with pytest.raises(ValidationError) as refused:
+            SelfServiceSettings(**keys, public_base_url=bad)
+        assert refused.value.errors()[0]["ctx"]["setting"] == "public_base_url"
+    for good in ("https://alumni.example.org/api/mypage", "http://127.0.0.1:7071/api/mypage"):
+        assert SelfServiceSettings(**keys, public_base_url=good).public_base_url == good
 
 
 def test_a_link_works_once() -> None:
