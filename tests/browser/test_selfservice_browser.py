@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,11 @@ pytestmark = pytest.mark.skipif(
 )
 if CHROMIUM is not None and CHROMEDRIVER is not None:
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.remote.webdriver import WebDriver
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.wait import WebDriverWait
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "selfservice"
@@ -154,11 +155,25 @@ def tick(driver: WebDriver, name: str, value: str = "yes", on: bool = True) -> N
         driver.find_element(By.CSS_SELECTOR, f'label[for="{box.get_attribute("id")}"]').click()
 
 
+def navigate(driver: WebDriver, action: Callable[[], object]) -> None:
+    """Do ``action`` (a click, a key) and wait for the page it loads.
+
+    The old document is marked and the wait ends when a loaded document without the mark is
+    there: an element of the old page can fail in other ways than "stale" while Chromium
+    swaps documents.
+    """
+    driver.execute_script("window.__left = true;")
+    action()
+    WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script(
+            "return window.__left === undefined && document.readyState === 'complete';"
+        )
+    )
+
+
 def submit(driver: WebDriver) -> None:
     """Click the form's button and wait for the next page (a click does not wait for it)."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click()
-    WebDriverWait(driver, 10).until(staleness_of(page))
+    navigate(driver, driver.find_element(By.CSS_SELECTOR, 'form button[type="submit"]').click)
 
 
 def rows(env: SelfServiceEnv, entity_set: str, filter_: str) -> list[dict[str, Any]]:
@@ -173,9 +188,7 @@ def test_register_update_and_unregister_in_a_browser(
     accessible(browser, "sv")
     screenshots(browser, "01-home")
 
-    page = browser.find_element(By.TAG_NAME, "html")
-    browser.find_element(By.LINK_TEXT, "Registrera dig").click()
-    WebDriverWait(browser, 10).until(staleness_of(page))
+    navigate(browser, browser.find_element(By.LINK_TEXT, "Registrera dig").click)
     accessible(browser, "sv")
     screenshots(browser, "02-register")
     fill(browser, {"first_name": "Karin", "last_name": "Lind", "email": "karin.lind@",
@@ -273,9 +286,7 @@ def test_the_registration_form_works_with_the_keyboard_alone(
         if name == "consent" or (name == "topics" and focused.get_attribute("value") == "events"):
             focused.send_keys(Keys.SPACE)
         if focused.tag_name == "button":
-            page = browser.find_element(By.TAG_NAME, "html")
-            focused.send_keys(Keys.ENTER)
-            WebDriverWait(browser, 10).until(staleness_of(page))
+            navigate(browser, partial(focused.send_keys, Keys.ENTER))
             break
         focused.send_keys(Keys.TAB)
 
