@@ -79,6 +79,16 @@ def load_group(group: str) -> Any:
     return known[1]
 
 
+def first_problem() -> SettingsError | None:
+    """The first bad value of any group, as :func:`load_group` would name it (not logged):
+    for the admin commands, which read every group at once."""
+    for group in GROUPS:
+        result = _read(group, group_environment(group))
+        if isinstance(result, SettingsError):
+            return result
+    return None
+
+
 def load_settings(*groups: str) -> Settings:
     """A :class:`Settings` whose named groups are read and validated (the first bad one
     raises :class:`SettingsError`); the other groups hold their defaults, unread."""

@@ -175,3 +175,18 @@ def test_status_names_provision_on_an_unprovisioned_environment(
     assert result.stdout.strip().splitlines()[-1] == (
         f"not provisioned: no table {REG.table}: run member-plugins provision"
     )
+
+
+def test_the_admin_commands_name_a_bad_setting_as_it_was_set(tmp_path: Path) -> None:
+    settings = tmp_path / "local.settings.json"
+    settings.write_text(json.dumps({"Values": {
+        "DATAVERSE__URL": "https://org.example", "REGISTRATION__ALUMNI_RULE":
+        '{"any_of": [{"kind": "alumnus"}]}',
+    }}), encoding="utf-8")
+    result = run("status", "--settings", str(settings))
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "error: invalid settings: REGISTRATION__ALUMNI_RULE: any_of.0.kind: 'alumnus' is not "
+        "one of the allowed values (allowed: 'degree_awarded',"
+    )
