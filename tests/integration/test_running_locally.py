@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from plugins.core.schema_map import SchemaMap
 from plugins.core.settings import DataverseSettings
@@ -190,3 +191,27 @@ def test_the_admin_commands_name_a_bad_setting_as_it_was_set(tmp_path: Path) -> 
         "error: invalid settings: REGISTRATION__ALUMNI_RULE: any_of.0.kind: 'alumnus' is not "
         "one of the allowed values (allowed: 'degree_awarded',"
     )
+
+
+def test_serve_trusts_one_ca_file_for_dataverse_registries_and_service_bus(
+    tmp_path: Path, commands: list[Command]
+) -> None:
+    written = tmp_path / "sandbox.settings.json"
+    sandbox = Command("sandbox", "--https", "--write-settings", str(written))
+    commands.append(sandbox)
+    sandbox.until("settings:       wrote")
+    values = read_local_settings(written)
+    ca_file = values["DATAVERSE__CA_BUNDLE"]
+    without_ca = {name: value for name, value in values.items() if not name.endswith("CA_BUNDLE")}
+    settings = tmp_path / "local.settings.json"
+    settings.write_text(json.dumps({"Values": without_ca}), encoding="utf-8")
+
+    host = Command("serve", "--settings", str(settings), "--ca-file", ca_file)
+    commands.append(host)
+    url = host.until("Functions host listening on").split("listening on ")[1].split()[0]
+    master_key = host.until("master key:").split()[-1]
+    health = requests.get(f"{url}health", params={"code": master_key}, timeout=30)
+    assert health.status_code == 200, health.text
+    time.sleep(1)  # a few polls of the queue over TLS
+    output = host.stop()
+    assert "receive from queue" not in output and "CERTIFICATE_VERIFY_FAILED" not in output
