@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean settings-doc
+.PHONY: demo test bench clean settings-doc lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: $(STAMP)
 
 settings-doc: $(STAMP)
 	$(BIN)/python scripts/update_settings_doc.py
+
+# requirements.txt (what a Functions deployment installs) is the lock of pyproject.toml's
+# runtime dependencies: exact versions with hashes, for the Functions host's Python on Linux.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--custom-compile-command "make lock" --output-file requirements.txt
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

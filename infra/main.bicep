@@ -85,7 +85,8 @@ var names = {
   plan: 'asp-${baseName}-${suffix}'
   functionApp: 'func-${baseName}-${suffix}'
 }
-var deploymentContainer = 'app-package-${take(names.functionApp, 32)}'
+// Blob container names must be lower case; baseName may not be.
+var deploymentContainer = toLower('app-package-${take(names.functionApp, 32)}')
 
 // Built-in role definition ids.
 var roles = {

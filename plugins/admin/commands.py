@@ -152,6 +152,11 @@ def render_status(report: RegistrationStatus) -> list[str]:
     ready = sum(1 for step in catalog if step.registered and step.enabled)
     verdict = "complete" if report.complete else "incomplete"
     lines.append(f"{verdict}: {ready} of {len(catalog)} steps registered and enabled")
+    missing = sorted({step.missing_table for step in catalog if step.missing_table})
+    if missing:
+        lines.append(
+            f"not provisioned: no table {', '.join(missing)}: run member-plugins provision"
+        )
     return lines
 
 
@@ -167,6 +172,11 @@ def _plan_line(item: PlanItem) -> str:
 
 
 def _status_line(step: StepStatus) -> str:
+    if not step.registered and step.missing_table:
+        return (
+            f"  missing   {step.name} ({step.summary}): the environment has no table "
+            f"{step.missing_table}: run member-plugins provision, then register"
+        )
     if not step.registered:
         return f"  missing   {step.name} ({step.summary}): run member-plugins register"
     state = "enabled " if step.enabled else "disabled"

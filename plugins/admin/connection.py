@@ -10,13 +10,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError as SourceError
 
 from plugins.core.settings import DataverseSettings, Settings
+from plugins.core.settings_groups import first_problem
 from plugins.dataverse.auth import TokenProvider, token_provider_for
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.errors import ResponseError, TransportError
 
-from .errors import NotDataverseError, UsageError, connection_reason
+from .errors import NotDataverseError, UsageError, connection_reason, one_line
 
 # The check must fail fast: a wrong URL should not wait out the product's retry budget.
 PROBE_LIMITS = {"max_attempts": 2, "retry_budget_seconds": 5.0, "request_timeout_seconds": 15.0}
@@ -29,12 +31,12 @@ def load_settings(settings_file: Path | None = None) -> Settings:
     ``local.settings.json`` for the names the environment does not set (as Core Tools does).
     """
     values = read_settings_file(settings_file) if settings_file else {}
-    try:
-        with _environment(values):
+    with _environment(values):
+        try:
             return Settings()
-    except ValidationError as exc:
-        fields = ", ".join("__".join(str(p) for p in e["loc"]).upper() for e in exc.errors())
-        raise UsageError(f"invalid settings: {fields}: fix those values and run again") from exc
+        except (ValidationError, SourceError) as exc:
+            problem = first_problem() or one_line(str(exc))
+            raise UsageError(f"invalid settings: {problem}: fix it and run again") from exc
 
 
 def read_settings_file(path: Path) -> dict[str, str]:

@@ -19,6 +19,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -82,6 +83,12 @@ class WebhookDelivery:
         parts = urlsplit(self.url)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise DeliveryError(f"--webhook-url must be an http(s) URL, not {self.url!r}")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            # Dataverse posts webhooks only over 443/80 and the key travels in the URL.
+            raise DeliveryError(
+                f"--webhook-url must be https (plain http only on a loopback address for the "
+                f"sandbox), not {self.url!r}"
+            )
         if parts.query or parts.fragment:
             raise DeliveryError(
                 "--webhook-url must not carry a query or fragment; pass the key as --function-key"
@@ -140,6 +147,7 @@ class QueueDelivery:
                 "contract": CONTRACT_PERSISTENT_QUEUE,
                 "namespaceaddress": self.namespace.rstrip("/") + "/",
                 "namespaceformat": NAMESPACE_FORMAT_ADDRESS,
+                "solutionnamespace": _namespace_name(parts.hostname),
                 "path": self.queue,
                 "authtype": AUTH_SAS_KEY,
                 "saskeyname": self.sas_key_name,
@@ -154,6 +162,25 @@ class QueueDelivery:
 
 
 Delivery = WebhookDelivery | QueueDelivery
+
+
+def _namespace_name(host: str) -> str:
+    """The namespace's name (``contoso`` of ``contoso.servicebus.windows.net``), which the
+    system-required ``solutionnamespace`` holds; an address (the sandbox) stays whole."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host.split(".", 1)[0]
+    return host
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def fingerprint(secret: str) -> str:

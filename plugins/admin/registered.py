@@ -26,8 +26,8 @@ FILTERS = "sdkmessagefilters"
 
 ENDPOINT_COLUMNS = (
     "serviceendpointid", "name", "description", "contract", "url", "authtype",
-    "namespaceaddress", "namespaceformat", "path", "saskeyname", "messageformat",
-    "messagecharset", "userclaim", "connectionmode",
+    "namespaceaddress", "namespaceformat", "solutionnamespace", "path", "saskeyname",
+    "messageformat", "messagecharset", "userclaim", "connectionmode",
 )
 STEP_COLUMNS = (
     "sdkmessageprocessingstepid", "name", "description", "stage", "mode", "rank",

@@ -10,7 +10,7 @@ from plugins.dataverse.client import DataverseClient
 
 from .catalog import MODE_NAMES, STAGE_NAMES, StepSpec, product_steps
 from .endpoint import CONTRACT_WEBHOOK
-from .registered import Row, StepRow, read_registered
+from .registered import MissingMessageError, Row, StepRow, filter_id, read_registered
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,9 @@ class StepStatus:
     """A step of the catalog or registered by the product.
 
     ``registered`` False means the catalog has the step but Dataverse does not (run
-    ``register``); ``in_catalog`` False means the product registered it but no longer needs it.
+    ``register``, or first ``provision`` when ``missing_table`` names the table it is on,
+    which the environment does not have); ``in_catalog`` False means the product registered
+    it but no longer needs it.
     """
 
     name: str
@@ -37,6 +39,7 @@ class StepStatus:
     endpoint: str | None = None
     images: tuple[str, ...] = ()
     in_catalog: bool = True
+    missing_table: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,10 +67,16 @@ def status(
     by_name = {step.name: step for step in reversed(registered.steps)}
     catalog = {spec.name for spec in specs}
     rows: list[StepStatus] = []
+    tables: dict[tuple[str, str], bool] = {}
     for spec in specs:
         found = by_name.get(spec.name)
         if found is None:
-            rows.append(StepStatus(spec.name, spec.summary, registered=False))
+            key = (spec.message, spec.table)
+            if key not in tables:
+                tables[key] = _has_table(client, *key)
+            missing = None if tables[key] else spec.table
+            rows.append(StepStatus(spec.name, spec.summary, registered=False,
+                                   missing_table=missing))
         else:
             images = tuple(image.name for image in registered.images_of(found.id))
             rows.append(_registered(found, endpoint_names, images, in_catalog=True))
@@ -79,6 +88,15 @@ def status(
         EndpointStatus(row.name, row.id, _endpoint_summary(row)) for row in registered.endpoints
     )
     return RegistrationStatus(endpoints, tuple(rows))
+
+
+def _has_table(client: DataverseClient, message: str, table: str) -> bool:
+    """Whether the environment has the table (a table Dataverse lacks has no message filter)."""
+    try:
+        filter_id(client, message, table)
+    except MissingMessageError:
+        return False
+    return True
 
 
 def _registered(

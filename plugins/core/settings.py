@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,9 +35,17 @@ from .schema_map import SchemaMap
 APP_SETTING = "app_setting"
 
 
-def setting_problem(field: str, problem: str) -> PydanticCustomError:
-    """A model validator's error that names the field at fault (its app setting is named)."""
-    return PydanticCustomError("setting", "{problem}", {"setting": field, "problem": problem})
+class SettingProblem(ValueError):
+    """A model validator's error that names the field at fault, so its app setting is named."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(problem)
+        self.setting = setting
+
+
+def setting_problem(field: str, problem: str) -> SettingProblem:
+    """The error for a model validator to raise about ``field``."""
+    return SettingProblem(field, problem)
 
 
 def binding_setting(name: str, default: str, description: str) -> Any:

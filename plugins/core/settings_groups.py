@@ -23,10 +23,9 @@ from functools import cache, lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError, create_model
-from pydantic_core import ErrorDetails
 from pydantic_settings import SettingsError as SourceError
 
-from .settings import EnvironmentSettings, Settings, binding_settings
+from .settings import EnvironmentSettings, SettingProblem, Settings, binding_settings
 from .settings_doc import setting_rows
 
 log = logging.getLogger(__name__)
@@ -78,6 +77,16 @@ def load_group(group: str) -> Any:
     if isinstance(known[1], SettingsError):
         raise known[1]
     return known[1]
+
+
+def first_problem() -> SettingsError | None:
+    """The first bad value of any group, as :func:`load_group` would name it (not logged):
+    for the admin commands, which read every group at once."""
+    for group in GROUPS:
+        result = _read(group, group_environment(group))
+        if isinstance(result, SettingsError):
+            return result
+    return None
 
 
 def load_settings(*groups: str) -> Settings:
@@ -156,7 +165,7 @@ def _from_validation(exc: ValidationError, environment: dict[str, str]) -> Setti
     return SettingsError(setting, f"{inside}: {problem}" if inside else problem, allowed)
 
 
-def _inside(error: ErrorDetails, setting: str) -> str:
+def _inside(error: Mapping[str, Any], setting: str) -> str:
     """Where in a JSON setting's value the error is (``any_of.0.kind``), without pydantic's
     own validator names."""
     depth = setting.removesuffix("__*").count("__") + 1
@@ -166,7 +175,7 @@ def _inside(error: ErrorDetails, setting: str) -> str:
     return ".".join(str(p) for p in rest if isinstance(p, int) or _NAME.fullmatch(str(p)))
 
 
-def setting_name(error: ErrorDetails, environment: Mapping[str, str]) -> str:
+def setting_name(error: Mapping[str, Any], environment: Mapping[str, str]) -> str:
     """The app setting an error is about: the longest path into the value that is an app
     setting of this environment, else a documented setting, else the path's start."""
     path: list[str] = []
@@ -186,9 +195,9 @@ def setting_name(error: ErrorDetails, environment: Mapping[str, str]) -> str:
     return f"{candidates[0]}__*" if len(candidates) == 1 else candidates[-1]
 
 
-def _named_field(error: ErrorDetails) -> tuple[str, ...]:
-    field = (error.get("ctx") or {}).get("setting")
-    return (str(field),) if field else ()
+def _named_field(error: Mapping[str, Any]) -> tuple[str, ...]:
+    cause = (error.get("ctx") or {}).get("error")
+    return (cause.setting,) if isinstance(cause, SettingProblem) else ()
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ Build::
     batch = BatchRequest()
     changes = batch.changeset()                      # atomic: all or nothing
     person = changes.create("contacts", {"firstname": "Ada"})
-    changes.create("tasks", {"subject": "Call", "regardingobjectid_contact@odata.bind":
+    changes.create("tasks", {"subject": "Call", "regardingobjectid_contact_task@odata.bind":
                              person.bind})           # "$1": the row created above
     changes.update(person, {"lastname": "Lovelace"})
     batch.get(odata.entity_path("accounts", account_id), select=["name"])

@@ -32,6 +32,7 @@ from plugins.registration.model import SWEDISH_NAMES, Status
 from ..app import Sandbox
 from ..config import SandboxConfig
 from ..host import LocalHost
+from ..local_settings import registry_settings
 from ..product_settings import dataverse_settings, dataverse_values, servicebus_connection_string
 from ..webapi.context import API_PATH
 
@@ -113,11 +114,7 @@ def _seed() -> dict[str, Any]:
 
 def app_settings(sandbox: Sandbox, key_file: Path) -> dict[str, str]:
     """The demo's app settings against ``sandbox`` (also what the benchmarks run with)."""
-    registries = sandbox.registries.client_settings(key_file)
-    registries = registries.model_copy(update={
-        "ladok": registries.ladok.model_copy(update={"ca_bundle": sandbox.ca_file}),
-        "navet": registries.navet.model_copy(update={"ca_bundle": sandbox.ca_file}),
-    })
+    registries = registry_settings(sandbox, key_file)
     return {
         **dataverse_values(sandbox),
         "REGISTRIES": registries.model_dump_json(),

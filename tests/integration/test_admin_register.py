@@ -261,10 +261,11 @@ def test_queue_delivery_then_back_to_a_webhook(admin: Admin) -> None:
     assert admin.run(*queue).code == 0
     [endpoint] = admin.client.query("serviceendpoints")
     assert {k: endpoint[k] for k in (
-        "contract", "namespaceaddress", "path", "authtype", "saskeyname", "messageformat",
-        "userclaim",
+        "contract", "namespaceaddress", "solutionnamespace", "path", "authtype", "saskeyname",
+        "messageformat", "userclaim",
     )} == {
         "contract": 6, "namespaceaddress": "sb://contoso.servicebus.windows.net/",
+        "solutionnamespace": "contoso",
         "path": "registration-events", "authtype": 2, "saskeyname": "dataverse-send",
         "messageformat": 2, "userclaim": 1,
     }

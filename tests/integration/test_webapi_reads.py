@@ -563,6 +563,12 @@ def test_attributes_option_sets_and_keys(dv: WebApiSession) -> None:
         "EntityDefinitions(LogicalName='contact')/Attributes(LogicalName='firstname')"
     ).json()
     assert (attribute["AttributeType"], attribute["MaxLength"]) == ("String", 50)
+    for table, column, length in (("activityparty", "partyidname", 400),
+                                  ("serviceendpoint", "solutionnamespace", 160)):
+        attribute = dv.get(
+            f"EntityDefinitions(LogicalName='{table}')/Attributes(LogicalName='{column}')"
+        ).json()
+        assert attribute["MaxLength"] == length, (table, column)
     typed = dv.get(
         "EntityDefinitions(LogicalName='task')/Attributes"
         "?$select=LogicalName,AttributeType,Targets"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("plugins", "sandbox")
-# Builds a whole environment, as the CLI and the tests do; not a part of the sandbox.
-ROOT_CONSUMERS = ("sandbox.demo",)
+# Use a whole composed environment, as the CLI and the tests do; not parts of the sandbox:
+# the demo builds one, local_settings describes one for the local host.
+ROOT_CONSUMERS = ("sandbox.demo", "sandbox.local_settings")
 
 
 def _modules() -> dict[str, Path]:

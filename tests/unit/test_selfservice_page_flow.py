@@ -307,7 +307,7 @@ def test_the_pages_need_a_public_https_address_for_links() -> None:
     for bad in ("", "http://alumni.example.org/api/mypage", "https://x.org/mypage?a=1", "ftp://x"):
         with pytest.raises(ValidationError) as refused:
             SelfServiceSettings(**keys, public_base_url=bad)
-        assert refused.value.errors()[0]["ctx"]["setting"] == "public_base_url"
+        assert refused.value.errors()[0]["ctx"]["error"].setting == "public_base_url"
     for good in ("https://alumni.example.org/api/mypage", "http://127.0.0.1:7071/api/mypage"):
         assert SelfServiceSettings(**keys, public_base_url=good).public_base_url == good
 

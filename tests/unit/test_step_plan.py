@@ -169,6 +169,7 @@ def test_queue_endpoint_is_a_persistent_json_queue() -> None:
         "contract": 6,
         "namespaceaddress": "sb://contoso.servicebus.windows.net/",
         "namespaceformat": 2,
+        "solutionnamespace": "contoso",
         "path": "events",
         "authtype": 2,
         "saskeyname": "send",
@@ -184,6 +185,8 @@ def test_queue_endpoint_is_a_persistent_json_queue() -> None:
     ("delivery", "message"),
     [
         (WebhookDelivery("ftp://x/y", KEY), "http"),
+        (WebhookDelivery("http://contoso.azurewebsites.net/api/registration/events", KEY),
+         "must be https"),
         (WebhookDelivery(URL + "?code=abc", KEY), "--function-key"),
         (WebhookDelivery(URL, ""), "--function-key"),
         (QueueDelivery("https://ns/", "q", "n", "k"), "sb://"),
@@ -193,6 +196,19 @@ def test_queue_endpoint_is_a_persistent_json_queue() -> None:
 def test_unusable_delivery_options_are_refused(delivery: Any, message: str) -> None:
     with pytest.raises(DeliveryError, match=message.replace("?", r"\?")):
         delivery.endpoint()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:7071/api/registration/events", "http://localhost:80/x",
+            "http://[::1]:8080/x", URL],
+)
+def test_plain_http_webhooks_only_on_loopback(url: str) -> None:
+    assert WebhookDelivery(url, KEY).endpoint().columns["url"] == url
+
+
+def test_a_sandbox_namespace_address_is_its_own_solution_namespace() -> None:
+    spec = QueueDelivery("sb://127.0.0.1:8443/servicebus/", "q", "n", "k").endpoint()
+    assert spec.columns["solutionnamespace"] == "127.0.0.1"
 
 
 def test_fingerprint_tells_keys_apart_without_revealing_them() -> None:
