@@ -13,6 +13,7 @@ import argparse
 import errno
 import json
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -54,7 +55,8 @@ def _sandbox_command(args: argparse.Namespace) -> int:
         sandbox.stop()
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    values = local_settings(sandbox, state_dir)
+    host_port = args.host_port or _free_port(args.host)
+    values = local_settings(sandbox, state_dir, host_port)
     print(f"Dataverse sandbox listening on {sandbox.base_url}")
     print(f"  Web API:        {sandbox.base_url}{API_PATH}")
     print(f"  token endpoint: {sandbox.base_url}/{config.tenant_id}/oauth2/v2.0/token")
@@ -67,16 +69,24 @@ def _sandbox_command(args: argparse.Namespace) -> int:
     if sandbox.ca_file:
         print(f"  CA to trust:    {sandbox.ca_file}")
     if args.write_settings:
-        Path(args.write_settings).write_text(local_settings_document(values), encoding="utf-8")
+        document = local_settings_document(values, host_port)
+        Path(args.write_settings).write_text(document, encoding="utf-8")
         print(f"  settings:       wrote {args.write_settings} for member-plugins serve")
     else:
         print("local.settings.json for member-plugins serve (or use --write-settings PATH):")
-        print(local_settings_document(values), end="")
+        print(local_settings_document(values, host_port), end="")
     sys.stdout.flush()
     _wait_for_signal()
     amqp.stop()
     sandbox.stop()
     return 0
+
+
+def _free_port(host: str) -> int:
+    """A port nothing listens on now, for a server that starts later."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 class _CannotListen(Exception):
@@ -110,6 +120,7 @@ CA_SETTINGS = (
 
 def _serve_command(args: argparse.Namespace) -> int:
     from sandbox.host import HostError, LocalHost, read_local_settings
+    from sandbox.host.config import read_local_http_port
 
     path = Path(args.settings)
     if not path.is_file():
@@ -118,6 +129,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = read_local_settings(path)
+        port = args.port or read_local_http_port(path) or 0
     except (HostError, ValueError) as exc:
         print(f"error: {path}: {one_line(str(exc))}", file=sys.stderr)
         return 2
@@ -132,14 +144,14 @@ def _serve_command(args: argparse.Namespace) -> int:
     host = LocalHost(
         args.app,
         host=args.host,
-        port=args.port,
+        port=port,
         settings=settings,
         master_key=args.master_key,
         function_keys=None,
         servicebus_ca_bundle=ca_file,
     )
     try:
-        _listen(host.start, args.host, args.port, "--port")
+        _listen(host.start, args.host, port, "--port")
     except _CannotListen as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -193,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the Service Bus AMQP peer's port (default: a free one)",
     )
     sandbox.add_argument(
+        "--host-port", type=int, default=0,
+        help="the port member-plugins serve will listen on, written to the settings as "
+        "Host.LocalHttpPort and used in the pages' links (default: a free one)",
+    )
+    sandbox.add_argument(
         "--write-settings", metavar="PATH",
         help="write the local.settings.json for member-plugins serve to PATH (else print it)",
     )
@@ -213,7 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run function_app.py in the local Functions host")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=0, help="HTTP port (default: a free one)")
+    serve.add_argument(
+        "--port", type=int, default=0,
+        help="HTTP port (default: the settings' Host.LocalHttpPort, else a free one)",
+    )
     serve.add_argument("--app", default="function_app", help="module holding the FunctionApp")
     serve.add_argument("--app-dir", default=".", help="folder that holds the module")
     serve.add_argument("--settings", default="local.settings.json")

@@ -5,8 +5,10 @@
 Dataverse connection through msal, every registry emulator (URL, the stand-in for a client
 certificate, the Navet order id and org number the emulator checks, FS's user, the
 Maskinporten key), the Service Bus namespace (plain ``UseDevelopmentEmulator=true`` over
-HTTP, none over HTTPS, where the CA is trusted instead), the binding settings and fresh
-self-service and tombstone keys. Secrets in it are the sandbox's own, never real ones.
+HTTP, none over HTTPS, where the CA is trusted instead), the binding settings, fresh
+self-service and tombstone keys, and the port the local host will listen on (Core Tools'
+``Host.LocalHttpPort``), so the pages' links can point at it. Secrets in it are the
+sandbox's own, never real ones.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ def registry_settings(sandbox: Sandbox, key_file: Path) -> RegistrySettings:
     })
 
 
-def local_settings(sandbox: Sandbox, state_dir: Path) -> dict[str, str]:
-    """The ``Values`` the local host needs against ``sandbox`` (files go to ``state_dir``)."""
+def local_settings(sandbox: Sandbox, state_dir: Path, host_port: int) -> dict[str, str]:
+    """The ``Values`` the local host, listening on ``host_port``, needs against ``sandbox``
+    (files go to ``state_dir``)."""
     registries = registry_settings(sandbox, state_dir / MASKINPORTEN_KEY_FILE)
     return {
         "FUNCTIONS_WORKER_RUNTIME": "python",
@@ -57,13 +60,15 @@ def local_settings(sandbox: Sandbox, state_dir: Path) -> dict[str, str]:
         "ServiceBusConnection": servicebus_connection_string(sandbox),
         "SELFSERVICE__LINK_KEYS": json.dumps({LINK_KEY_ID: secrets.token_urlsafe(32)}),
         "SELFSERVICE__LINK_KEY_ID": LINK_KEY_ID,
+        "SELFSERVICE__PUBLIC_BASE_URL": f"http://127.0.0.1:{host_port}/api/mypage",
         "SYNC__TOMBSTONE_KEY": secrets.token_urlsafe(32),
     }
 
 
-def local_settings_document(values: dict[str, str]) -> str:
-    """``local.settings.json`` text holding ``values``."""
-    return json.dumps({"IsEncrypted": False, "Values": values}, indent=2) + "\n"
+def local_settings_document(values: dict[str, str], host_port: int) -> str:
+    """``local.settings.json`` text holding ``values`` and the host's HTTP port."""
+    document = {"IsEncrypted": False, "Values": values, "Host": {"LocalHttpPort": host_port}}
+    return json.dumps(document, indent=2) + "\n"
 
 
 def flatten(prefix: str, model: BaseModel) -> dict[str, str]:

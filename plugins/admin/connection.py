@@ -9,34 +9,34 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import ValidationError
-from pydantic_settings import SettingsError as SourceError
-
 from plugins.core.settings import DataverseSettings, Settings
-from plugins.core.settings_groups import first_problem
+from plugins.core.settings_groups import SettingsError, read_groups
 from plugins.dataverse.auth import TokenProvider, token_provider_for
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.errors import ResponseError, TransportError
 
-from .errors import NotDataverseError, UsageError, connection_reason, one_line
+from .errors import NotDataverseError, UsageError, connection_reason
 
 # The check must fail fast: a wrong URL should not wait out the product's retry budget.
 PROBE_LIMITS = {"max_attempts": 2, "retry_budget_seconds": 5.0, "request_timeout_seconds": 15.0}
+# What the commands read: the connection, the names, the queue, the follow-up steps.
+ADMIN_GROUPS = ("dataverse", "schema_map", "registration", "sync")
 # What a web server that is not Dataverse answers when asked for the Web API's WhoAmI.
 NOT_AN_API_STATUSES = frozenset({400, 404, 405})
 
 
 def load_settings(settings_file: Path | None = None) -> Settings:
-    """The product's settings: the environment, plus the ``Values`` of a
-    ``local.settings.json`` for the names the environment does not set (as Core Tools does).
+    """The settings groups the admin commands use (:data:`ADMIN_GROUPS`): the environment,
+    plus the ``Values`` of a ``local.settings.json`` for the names the environment does not
+    set (as Core Tools does). A bad value in another group (the pages', say) is not theirs to
+    refuse: the health check names it.
     """
     values = read_settings_file(settings_file) if settings_file else {}
     with _environment(values):
         try:
-            return Settings()
-        except (ValidationError, SourceError) as exc:
-            problem = first_problem() or one_line(str(exc))
-            raise UsageError(f"invalid settings: {problem}: fix it and run again") from exc
+            return read_groups(*ADMIN_GROUPS)
+        except SettingsError as exc:
+            raise UsageError(f"invalid settings: {exc}: fix it and run again") from exc
 
 
 def read_settings_file(path: Path) -> dict[str, str]:

@@ -79,14 +79,17 @@ def load_group(group: str) -> Any:
     return known[1]
 
 
-def first_problem() -> SettingsError | None:
-    """The first bad value of any group, as :func:`load_group` would name it (not logged):
-    for the admin commands, which read every group at once."""
-    for group in GROUPS:
+def read_groups(*groups: str) -> Settings:
+    """A :class:`Settings` with ``groups`` read and validated now, neither cached nor
+    logged (for the admin commands, which run once and say what is wrong themselves); the
+    first bad one raises :class:`SettingsError`, the other groups hold their defaults."""
+    loaded: dict[str, BaseModel] = {}
+    for group in groups:
         result = _read(group, group_environment(group))
         if isinstance(result, SettingsError):
-            return result
-    return None
+            raise result
+        loaded[group] = result
+    return Settings.model_construct(**loaded)
 
 
 def load_settings(*groups: str) -> Settings:

@@ -33,6 +33,17 @@ def read_local_settings(path: Path) -> dict[str, str]:
     return {str(name): "" if value is None else str(value) for name, value in values.items()}
 
 
+def read_local_http_port(path: Path) -> int | None:
+    """``Host.LocalHttpPort`` of a ``local.settings.json`` (Core Tools listens there), if set."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    port = (document.get("Host") or {}).get("LocalHttpPort") if isinstance(document, dict) else None
+    if port is None:
+        return None
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise HostError(f"{path}: Host.LocalHttpPort must be a port number, not {port!r}")
+    return port
+
+
 class UnresolvedSetting(HostError):
     """A binding expression names an app setting the configuration does not hold."""
 

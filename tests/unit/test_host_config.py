@@ -14,6 +14,7 @@ from sandbox.host.config import (
     HostConfig,
     UnresolvedSetting,
     app_configuration,
+    read_local_http_port,
     read_local_settings,
     resolve_setting_expression,
 )
@@ -43,6 +44,15 @@ def test_local_settings_values(tmp_path: Path) -> None:
 def test_local_settings_refused(tmp_path: Path, document: object) -> None:
     with pytest.raises(HostError):
         read_local_settings(write(tmp_path / "local.settings.json", document))
+
+
+def test_local_http_port_as_core_tools_reads_it(tmp_path: Path) -> None:
+    path = write(tmp_path / "local.settings.json", {"Values": {}, "Host": {"LocalHttpPort": 7072}})
+    assert read_local_http_port(path) == 7072
+    assert read_local_http_port(write(tmp_path / "none.json", {"Values": {}})) is None
+    for bad in ("7071", 0, 70000, True):
+        with pytest.raises(HostError, match="LocalHttpPort"):
+            read_local_http_port(write(tmp_path / "bad.json", {"Host": {"LocalHttpPort": bad}}))
 
 
 def test_host_json_defaults_without_a_file(tmp_path: Path) -> None:
