@@ -7,21 +7,16 @@ Chromium is installed by ``scripts/install-browser.sh``; without it these tests 
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from selfservice_harness import BO_ID, LINK_KEY, LINK_KEY_ID, SelfServiceEnv, selfservice_env
+from selfservice_harness import BO_ID, SelfServiceEnv, selfservice_env
 
 from plugins.selfservice.contrast import AA_NORMAL_TEXT, contrast_ratio
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from pipeline_env import PipelineEnv, pipeline_env
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -59,21 +54,6 @@ _RGB = re.compile(r"rgba?\((\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?\)")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SelfServiceEnv]:
     with selfservice_env(tmp_path_factory.mktemp("selfservice-browser"), **COLOURS) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineEnv]:
-    """The pages with the registration pipeline deciding what they create."""
-    settings = {
-        "SELFSERVICE__LINK_KEYS": json.dumps({LINK_KEY_ID: LINK_KEY}),
-        "SELFSERVICE__LINK_KEY_ID": LINK_KEY_ID,
-        "SELFSERVICE__LINK_REQUEST_MIN_SECONDS": "0",
-        "SELFSERVICE__CONSENT_VERSION": "2",
-        **COLOURS,
-    }
-    with pipeline_env(tmp_path_factory.mktemp("browser-pipeline"), {}, settings) as started:
-        started.route("webhook")
-        yield started
 
 
 @pytest.fixture(scope="module")
@@ -324,45 +304,3 @@ def test_the_configured_colours_are_used_and_stay_readable(
     assert contrast_ratio("#f2b705", "#fffdf5") < AA_NORMAL_TEXT
     link = browser.find_element(By.CSS_SELECTOR, ".languages a")
     assert hex_of(link.value_of_css_property("color")) == "#1a1a2e"
-
-
-def test_a_registered_alumna_confirms_her_changes_from_her_own_inbox(
-    pipeline: PipelineEnv, browser: WebDriver
-) -> None:
-    base = f"{pipeline.host.base_url}/api/mypage"
-    contact_id = pipeline.create_contact(
-        firstname="Vera", lastname="Holm", emailaddress1="vera.holm@example.se",
-        telephone1="+4681234567", mp_personcategories="100000000,100000001",
-        mp_topics="100000000", mp_channels="100000000", mp_consentversion="1",
-    )
-    browser.get(f"{base}/register?lang=en")
-    fill(browser, {"first_name": "Vera", "last_name": "Holm-Berg",
-                   "email": "VERA.HOLM@example.se", "phone": "070-765 43 21"})
-    tick(browser, "topics", "events")
-    tick(browser, "channels", "email")
-    tick(browser, "consent")
-    submit(browser)
-    assert heading(browser) == "Thank you, we have received your registration"
-    assert "confirm your registration" in browser.find_element(By.TAG_NAME, "main").text
-    pipeline.settle()
-    assert pipeline.contact(contact_id)["lastname"] == "Holm"
-
-    [email] = pipeline.query(f"emails?$filter=_regardingobjectid_value eq {contact_id}")
-    link = re.search(r'<a href="([^"]+)"', email["description"])
-    assert link is not None
-    browser.get(link.group(1).replace("&amp;", "&"))
-    assert heading(browser) == "Confirm your registration"
-    changes = browser.find_element(By.CSS_SELECTOR, "dl.changes").text
-    assert "Holm-Berg" in changes and "0707654321" in changes
-    accessible(browser, "en")
-    screenshots(browser, "12-confirm-changes")
-    submit(browser)
-    assert heading(browser) == "Thank you, your registration is confirmed"
-    screenshots(browser, "13-confirmed")
-    person = pipeline.contact(contact_id)
-    assert (person["lastname"], person["telephone1"]) == ("Holm-Berg", "0707654321")
-
-    browser.back()
-    browser.refresh()
-    assert heading(browser) == "The link has already been used"
-    accessible(browser, "en")

@@ -221,3 +221,35 @@ def test_every_registration_gets_the_same_answer(env: PipelineEnv) -> None:
     assert {a.status_code for a in answers} == {303}
     assert len({a.headers["Location"] for a in answers}) == 1
     env.settle()
+
+
+def test_an_update_through_her_own_link_changes_her_address_without_a_second_person(
+    env: PipelineEnv,
+) -> None:
+    address = f"vera.{uuid.uuid4().hex[:6]}@example.org"
+    contact_id = victim(env, address)
+    owner = Visitor(env)
+    form = owner.http.get(f"{owner.base}/update", timeout=30)
+    owner.http.post(f"{owner.base}/update", timeout=30, data={
+        "csrf": csrf_of(form.text), "website": "", "email": address, "lang": "en",
+    })
+    [email] = emails_to_address(env, address)
+    url = link_in(email)
+    page = owner.open(url)
+    new_address = f"vera.new.{uuid.uuid4().hex[:6]}@example.org"
+    answer = owner.http.post(url, timeout=30, allow_redirects=False, data={
+        "csrf": csrf_of(page.text), "website": "", "lang": "en", "first_name": "Vera",
+        "last_name": "Victim", "email": new_address, "national_id": "", "phone": "",
+        "topics": ["events"], "channels": ["email"], "consent": "yes",
+    })
+    assert answer.status_code == 303
+    env.settle()
+    registration = registration_by(env, new_address)
+    assert registration["mp_status"] == REGISTERED
+    assert registration["_mp_proofid_value"] is not None
+    assert registration.get("mp_proposedchanges") is None
+    person = env.contact(contact_id)
+    assert (person["emailaddress1"], person["emailaddress2"]) == (new_address, address)
+    assert person["mp_topics"] == "100000001"
+    people = env.query(f"contacts?$filter=emailaddress1 eq '{new_address}'")
+    assert [p["contactid"] for p in people] == [contact_id]

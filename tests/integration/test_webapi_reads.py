@@ -553,7 +553,7 @@ def test_attributes_option_sets_and_keys(dv: WebApiSession) -> None:
         "Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
         "?$select=LogicalName&$expand=OptionSet($select=Options)"
     ).json()["value"]
-    assert [p["LogicalName"] for p in picklists] == ["mp_protectionlevel"]
+    assert [p["LogicalName"] for p in picklists] == ["mp_protectionlevel", "mp_emailconfirmation"]
     options = {
         o["Value"]: o["Label"]["LocalizedLabels"][0]["Label"]
         for o in picklists[0]["OptionSet"]["Options"]
@@ -575,7 +575,7 @@ def test_attributes_option_sets_and_keys(dv: WebApiSession) -> None:
     assert typed[0]["@odata.type"] == "#Microsoft.Dynamics.CRM.LookupAttributeMetadata"
     keys = dv.get("EntityDefinitions(LogicalName='contact')/Keys").json()["value"]
     assert [(k["LogicalName"], k["KeyAttributes"]) for k in keys] == [
-        ("mp_contact_nationalid", ["mp_nationalid"])
+        ("mp_contact_nationalid", ["mp_nationalid"]), ("mp_contact_emailkey", ["mp_emailkey"])
     ]
     relationships = dv.get(
         "EntityDefinitions(LogicalName='contact')/OneToManyRelationships"
