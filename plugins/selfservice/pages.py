@@ -397,7 +397,7 @@ class SelfServicePages:
                 prefix = name[:-1]
                 value = ", ".join(text(lang, f"{prefix}_{v}") for v in value
                                   if f"{prefix}_{v}" in TEXTS[lang])
-            if value is not None and name in proposal:
+            if value is not None:
                 lines.append((text(lang, key), str(value)))
         return lines
 

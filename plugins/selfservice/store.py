@@ -375,10 +375,14 @@ class SelfServiceStore:
             proposal = proposal_of(registration.get(m.proposed_changes))
             if proposal and registration.get(m.proposed_changes_applied_on) is None:
                 options = WriteOptions(schema=self.schema, now=now)
-                person_changes = confirmed_changes(
-                    proposal, record.registration_id, contact, options
-                )
-                applied = True
+                try:
+                    person_changes = confirmed_changes(
+                        proposal, record.registration_id, contact, options
+                    )
+                    applied = True
+                except ValueError:
+                    # Edited by hand into something else: the office applies it.
+                    person_changes = {}
             person_changes.update(
                 _confirmation_state(record, contact, person_changes, self.schema)
             )
