@@ -2,7 +2,9 @@
 
 Server-rendered HTML served by HTTP-triggered functions, in Swedish, Norwegian and English,
 with no JavaScript. What the person submits becomes a registration row in Dataverse with
-status ``Received``, and the registration pipeline takes over from the Dataverse event.
+status ``Received``, and the registration pipeline takes over from the Dataverse event. A
+registration from the form changes an existing person only once the confirmation link
+e-mailed to that person's address on file is followed (docs/security-privacy.md).
 
 - :mod:`.functions`: the triggers (a Blueprint); they only convert requests and responses
   (:mod:`.web` holds the plain request and response values) and build the pages once per
