@@ -189,6 +189,13 @@ def test_identity_number_with_another_address_mails_only_the_address_on_file(
     })
     assert emails_to_address(env, mallory) == []
 
+    # Should she confirm after all, the new address is hers but not yet proven.
+    assert Visitor(env).confirm(link_in(email)).status_code == 303
+    after = env.contact(contact_id)
+    assert (after["emailaddress1"], after["emailaddress2"]) == (mallory, address)
+    assert after["mp_emailconfirmation"] == UNCONFIRMED
+    assert after["mp_emailkey"] == mallory
+
 
 def test_a_new_person_confirms_the_address_before_anything_else_is_sent(
     env: PipelineEnv,
