@@ -108,7 +108,7 @@ class RegistrationRepository:
     ) -> DecisionRead:
         """The registration and the contacts ``lookup`` finds, in one ``$batch``."""
         batch = BatchRequest()
-        batch.get(self._registration_path(registration_id))
+        batch.get(self._registration_path(registration_id, expand=(self._proof(),)))
         if lookup is not None:
             batch.get(self._contacts_path(lookup))
         results = self._read(batch)
@@ -182,6 +182,14 @@ class RegistrationRepository:
                 if isinstance(exc.error, NotFoundError) and exc.part.index == 0:
                     raise RegistrationGone(str(exc)) from exc
                 raise
+
+    def _proof(self) -> odata.Expand:
+        """The link a registration names as its proof, with what shows whether it is one."""
+        links = self.schema.selfservice_link
+        return odata.Expand(
+            self.schema.registration.proof_nav,
+            select=[lookup_property(links.person), links.used_on],
+        )
 
     def _registration_path(
         self, registration_id: str, expand: tuple[odata.Expand, ...] = ()
