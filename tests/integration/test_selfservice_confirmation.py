@@ -260,3 +260,33 @@ def test_an_update_through_her_own_link_changes_her_address_without_a_second_per
     assert person["mp_topics"] == "100000001"
     people = env.query(f"contacts?$filter=emailaddress1 eq '{new_address}'")
     assert [p["contactid"] for p in people] == [contact_id]
+
+
+def test_a_row_naming_someone_elses_used_link_proves_nothing(env: PipelineEnv) -> None:
+    address = f"vera.{uuid.uuid4().hex[:6]}@example.org"
+    contact_id = victim(env, address)
+    before = details(env, contact_id)
+    mallory_address = f"mallory.{uuid.uuid4().hex[:6]}@example.net"
+    mallory = env.create_contact(firstname="Mallory", emailaddress1=mallory_address)
+    own = Visitor(env)
+    form = own.http.get(f"{own.base}/unregister", timeout=30)
+    own.http.post(f"{own.base}/unregister", timeout=30, data={
+        "csrf": csrf_of(form.text), "website": "", "email": mallory_address, "lang": "en",
+    })
+    url = link_in(emails_to_address(env, mallory_address)[0])
+    page = own.open(url)
+    own.http.post(url, timeout=30, data={"csrf": csrf_of(page.text), "website": "",
+                                         "lang": "en"})
+    [link] = env.query(f"mp_selfservicelinks?$filter=_mp_personid_value eq {mallory}")
+    assert link["mp_usedon"] is not None
+
+    registration_id = env.create_registration(
+        mp_firstname="Mallory", mp_lastname="Evil", mp_email=address,
+        **{"mp_PersonId@odata.bind": f"/contacts({contact_id})",
+           "mp_ProofId@odata.bind": f"/mp_selfservicelinks({link['mp_selfservicelinkid']})"},
+    )
+    env.settle()
+    row = env.registration(registration_id)
+    assert row["mp_status"] == REGISTERED
+    assert json.loads(row["mp_proposedchanges"])["first_name"] == "Mallory"
+    assert details(env, contact_id) == before
