@@ -11,7 +11,8 @@ e-mailed to that person's address on file is followed (docs/security-privacy.md)
   settings (:mod:`.runtime`).
 - :mod:`.pages`: what each page does; :mod:`.frame`: language, session cookie, security
   headers and the page frame every answer shares.
-- :mod:`.store`: every Dataverse read and write, through the one Dataverse client.
+- :mod:`.store`: every Dataverse read and write, through the one Dataverse client
+  (:mod:`.confirmations`: those of confirming a registration).
 - :mod:`.forms`, :mod:`.i18n`, :mod:`.signing`, :mod:`.csrf`, :mod:`.ratelimit`,
   :mod:`.contrast`, :mod:`.headers`: pure building blocks; :mod:`.rendering` fills the
   Jinja2 templates (autoescaped).

@@ -27,6 +27,7 @@ from plugins.identity import Country, normalise_email
 from plugins.registration.model import Kind, Status
 
 from . import forms
+from .confirmations import ConfirmationRecord, ConfirmationStale, proposal_of
 from .csrf import CsrfError, FormUse, check_csrf, csrf_token
 from .frame import Frame, Visit
 from .i18n import TEXTS, Language, text
@@ -44,8 +45,6 @@ from .signing import (
     read_link_token,
 )
 from .store import (
-    ConfirmationRecord,
-    ConfirmationStale,
     Contact,
     Email,
     FormAlreadyUsed,
@@ -53,7 +52,6 @@ from .store import (
     LinkRecord,
     RegistrationDraft,
     SelfServicePort,
-    proposal_of,
 )
 from .web import PageRequest, PageResponse
 
