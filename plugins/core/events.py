@@ -49,6 +49,11 @@ REQUIRED_MEMBERS = ("MessageName", "PrimaryEntityName", "PrimaryEntityId", "Stag
 MAX_NAME_LENGTH = 256
 # Python's recursion limit is the bound: real contexts are a few levels deep.
 NESTED_TOO_DEEPLY = "the body is nested too deeply to be a RemoteExecutionContext"
+# Failures of reading a value from untrusted JSON (a number beyond what int() converts,
+# arithmetic on an absurd Decimal, a member of an unexpected type): refused, never raised.
+_VALUE_FAILURES = (ValueError, ArithmeticError, TypeError)
+# Stage, Mode and Depth are Int32 in the RemoteExecutionContext contract.
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 
@@ -203,13 +208,18 @@ def _decode(data: bytes, encoding: str) -> str:
 def _load_context(body: bytes | str) -> dict[str, Any]:
     text = decode_body(body)
     try:
-        context = json.loads(text, parse_float=Decimal)
+        context = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise EventParseError(
             f"the body is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
         ) from exc
     except RecursionError as exc:
         raise EventParseError(NESTED_TOO_DEEPLY) from exc
+    except EventParseError:
+        raise
+    except ValueError as exc:
+        # Python refuses integers of more than 4,300 digits (int-string conversion limit).
+        raise EventParseError(f"the body has a number that cannot be read: {exc}") from exc
     if not isinstance(context, dict):
         raise EventParseError(
             f"the body is a JSON {type(context).__name__}, not a RemoteExecutionContext object"
@@ -272,7 +282,18 @@ def _build(
         raise EventParseError(f"the RemoteExecutionContext is malformed: {exc}") from exc
     except RecursionError as exc:
         raise EventParseError(NESTED_TOO_DEEPLY) from exc
+    except EventParseError:
+        raise
+    except _VALUE_FAILURES as exc:
+        raise EventParseError(
+            f"the RemoteExecutionContext has a value that cannot be read ({type(exc).__name__})"
+        ) from exc
     return event
+
+
+def _no_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (Python's parser accepts them)."""
+    raise EventParseError(f"the body is not JSON ({name} is not a JSON value)")
 
 
 def _target(value: Any) -> Entity | EntityReference | RawValue | None:
@@ -368,7 +389,9 @@ def _integer(context: Mapping[str, Any], name: str, default: int | None = None) 
     if value is None and default is not None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise EventParseError(f"{name} must be an integer, got {value!r}")
+        raise EventParseError(f"{name} must be an integer, got {_shown(value)}")
+    if not _INT32_MIN <= value <= _INT32_MAX:
+        raise EventParseError(f"{name} must be a 32-bit integer, got {_shown(value)}")
     return value
 
 

@@ -108,7 +108,8 @@ def parse_date(text: str) -> datetime | None:
         return None
     try:
         moment = _EPOCH + timedelta(milliseconds=int(match.group("ms")))
-    except OverflowError:
+    except (ValueError, OverflowError):
+        # More digits than int() converts, or an instant out of datetime's range.
         return None
     offset = match.group("offset")
     if offset is None:

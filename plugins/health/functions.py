@@ -6,6 +6,8 @@ import json
 
 import azure.functions as func
 
+from plugins.core.body_limits import HEALTH_MAX_BYTES, body_too_large
+
 from .service import check_health
 
 blueprint = func.Blueprint()
@@ -15,6 +17,8 @@ blueprint = func.Blueprint()
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """``GET /api/health``: 200 when every check passes, 503 naming the one that fails."""
+    if body_too_large(req.headers, len(req.get_body()), HEALTH_MAX_BYTES):
+        return func.HttpResponse("A health probe carries no body.", status_code=413)
     report = check_health()
     return func.HttpResponse(
         json.dumps(report.as_dict()),

@@ -8,7 +8,8 @@ endpoint) and maps the outcome onto what its transport understands:
 
 - webhook (``POST /api/registration/events``, function key): 200 when handled, skipped or
   settled (a registration that no longer exists), 400 for a body that is not a Dataverse
-  event, 503 for a technical failure (Dataverse retries once; the sweep catches the rest)
+  event (with the reason), 413 for a body larger than Dataverse ever sends (checked before
+  it is parsed), 503 for a technical failure (Dataverse retries once; the sweep catches the rest)
   and 503 with a JSON body naming the setting when a setting the pipeline reads is bad;
 - Service Bus queue ``%REGISTRATION_QUEUE%`` (connection ``ServiceBusConnection``): a
   technical failure or a bad setting raises, so the message is abandoned and redelivered; a
@@ -30,6 +31,7 @@ import threading
 
 import azure.functions as func
 
+from plugins.core.body_limits import WEBHOOK_MAX_BYTES, body_too_large
 from plugins.core.events import EventParseError, parse_servicebus, parse_webhook
 from plugins.core.settings import Settings
 from plugins.core.settings_groups import (
@@ -125,8 +127,16 @@ _runtime = _Runtime()
 )
 def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """Dataverse's webhook: registrations created and changed, and the follow-ups' events."""
+    body = req.get_body()
+    if body_too_large(req.headers, len(body), WEBHOOK_MAX_BYTES):
+        log.warning("registration webhook: body of %d bytes refused (413)", len(body))
+        return func.HttpResponse(
+            f"The body is larger than {WEBHOOK_MAX_BYTES // 1024} KB; Dataverse sends at most "
+            "256 KB.",
+            status_code=413,
+        )
     try:
-        event = parse_webhook(req.get_body(), req.headers)
+        event = parse_webhook(body, req.headers)
     except EventParseError as exc:
         log.warning("registration webhook: not a Dataverse event: %s", exc)
         return func.HttpResponse(str(exc), status_code=400)

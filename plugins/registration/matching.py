@@ -44,16 +44,31 @@ def match_person(
     national_id: str | None,
     email: str | None,
     candidates: Iterable[Person],
+    *,
+    linked_id: str | None = None,
 ) -> Match:
     """Match on the canonical ``national_id`` and the normalised ``email``.
 
     ``candidates`` are the people a query returned for either value (duplicates allowed);
-    their e-mail addresses must be normalised the same way as ``email``.
+    their e-mail addresses must be normalised the same way as ``email``. ``linked_id`` is
+    the person a registration made through a self-service link proved to be: that person,
+    unless the identity number belongs to someone else.
     """
     people = {p.id: p for p in candidates}
     by_id = [p for p in people.values() if national_id and p.national_id == national_id]
     by_email = [p for p in people.values() if email and email in p.emails]
     considered = tuple(sorted(people))
+
+    linked = people.get(linked_id) if linked_id else None
+    if linked is not None:
+        if any(p.id != linked.id for p in by_id):
+            return Match(
+                kind=MatchKind.CONFLICT,
+                conflict=ConflictReason.ID_AND_EMAIL_DISAGREE,
+                candidate_ids=considered,
+            )
+        return Match(kind=MatchKind.ONE, person=linked, matched_by=("link",),
+                     candidate_ids=considered)
 
     if by_id:
         person = by_id[0]

@@ -106,7 +106,7 @@ def registration_record(row: Mapping[str, Any], schema: SchemaMap) -> Registrati
         consent_on=parse_datetime(row.get(m.consent_on)),
         person_id=_guid(row.get(lookup_property(m.person))),
         created_on=parse_datetime(row.get(m.created_on)),
-        proof_link_id=_guid(row.get(lookup_property(m.proof))),
+        proof_link_id=_proof(row, schema),
     )
     return RegistrationRecord(registration=registration, row=row, etag=row.get(ETAG))
 
@@ -191,6 +191,18 @@ def _text(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     return value.strip() or None
+
+
+def _proof(row: Mapping[str, Any], schema: SchemaMap) -> str | None:
+    """The link that proves control of the registration's person: only a link of that very
+    person that was used (read expanded); a row naming any other link proves nothing."""
+    m, links = schema.registration, schema.selfservice_link
+    link_id = _guid(row.get(lookup_property(m.proof)))
+    link = row.get(m.proof_nav)
+    if link_id is None or not isinstance(link, Mapping) or not link.get(links.used_on):
+        return None
+    person = _guid(row.get(lookup_property(m.person)))
+    return link_id if person and _guid(link.get(lookup_property(links.person))) == person else None
 
 
 def _guid(value: Any) -> str | None:

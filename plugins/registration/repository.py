@@ -55,20 +55,26 @@ TECHNICAL = (ThrottledError, TransientError, TransportError)
 
 @dataclass(frozen=True)
 class ContactLookup:
-    """Which contacts may be the person: by canonical number and/or normalised e-mail."""
+    """Which contacts may be the person: by canonical number and/or normalised e-mail, and
+    the person a registration made through a self-service link is linked to."""
 
     national_id: str | None
     email: str | None
     with_registrations: bool = False
+    linked_id: str | None = None
 
     @classmethod
     def of(
-        cls, national_id: str | None, email: str | None, with_registrations: bool
+        cls,
+        national_id: str | None,
+        email: str | None,
+        with_registrations: bool,
+        linked_id: str | None = None,
     ) -> ContactLookup | None:
         """A lookup, or None when there is nothing to look up by."""
-        if national_id is None and email is None:
+        if national_id is None and email is None and linked_id is None:
             return None
-        return cls(national_id, email, with_registrations)
+        return cls(national_id, email, with_registrations, linked_id)
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ class RegistrationRepository:
     ) -> DecisionRead:
         """The registration and the contacts ``lookup`` finds, in one ``$batch``."""
         batch = BatchRequest()
-        batch.get(self._registration_path(registration_id))
+        batch.get(self._registration_path(registration_id, expand=(self._proof(),)))
         if lookup is not None:
             batch.get(self._contacts_path(lookup))
         results = self._read(batch)
@@ -177,6 +183,14 @@ class RegistrationRepository:
                     raise RegistrationGone(str(exc)) from exc
                 raise
 
+    def _proof(self) -> odata.Expand:
+        """The link a registration names as its proof, with what shows whether it is one."""
+        links = self.schema.selfservice_link
+        return odata.Expand(
+            self.schema.registration.proof_nav,
+            select=[lookup_property(links.person), links.used_on],
+        )
+
     def _registration_path(
         self, registration_id: str, expand: tuple[odata.Expand, ...] = ()
     ) -> str:
@@ -191,6 +205,8 @@ class RegistrationRepository:
             clauses.append(odata.eq(c.national_id, lookup.national_id))
         if lookup.email is not None:
             clauses += [odata.eq(column, lookup.email) for column in (*c.emails, c.email_key)]
+        if lookup.linked_id is not None:
+            clauses.append(odata.eq(c.id, uuid.UUID(lookup.linked_id)))
         expand = (
             (odata.Expand(m.person_registrations_nav, select=[m.id, m.status]),)
             if lookup.with_registrations

@@ -214,7 +214,8 @@ class RegistrationService:
             today=now.date(),
         )
         wanted = ContactLookup.of(
-            checked.national_id, checked.email, registration.kind is Kind.UNREGISTRATION
+            checked.national_id, checked.email, registration.kind is Kind.UNREGISTRATION,
+            linked_id=_proven_person(registration),
         )
         contacts = () if checked.problems else self._contacts(read, wanted)
         facts, registry = self._facts(registration, checked, contacts, now)
@@ -248,7 +249,10 @@ class RegistrationService:
     ) -> tuple[Facts, RegistryFacts]:
         if checked.problems:
             return Facts(registration=registration, problems=checked.problems), RegistryFacts()
-        match = match_person(checked.national_id, checked.email, [c.person for c in contacts])
+        match = match_person(
+            checked.national_id, checked.email, [c.person for c in contacts],
+            linked_id=_proven_person(registration),
+        )
         if match.kind is not MatchKind.NONE or registration.kind is Kind.UNREGISTRATION:
             return Facts(registration=registration, match=match), RegistryFacts()
         try:
@@ -365,3 +369,9 @@ class RegistrationService:
             return self.handle_status_update(event)
         return Outcome(registration_id=event.record_id, result="ignored",
                        detail=f"message {event.message}")
+
+
+def _proven_person(registration: Registration) -> str | None:
+    """The person a registration made through a self-service link proves to be (the link
+    was e-mailed to them): matched even when the e-mail address is a new one."""
+    return registration.person_id if registration.proof_link_id is not None else None

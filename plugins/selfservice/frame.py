@@ -104,6 +104,10 @@ class Frame:
         """400: a request that cannot be read (a form too large, or not UTF-8)."""
         return self.message(self.visit(request), 400, "bad_request_title", ["bad_request_text"])
 
+    def too_large(self, request: PageRequest) -> PageResponse:
+        """413: a body larger than any of the forms (refused before it is read)."""
+        return self.message(self.visit(request), 413, "too_large_title", ["too_large_text"])
+
     def unavailable(self, request: PageRequest) -> PageResponse:
         """503: Dataverse or the configuration failed; try again later."""
         response = self.message(

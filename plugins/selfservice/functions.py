@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 import azure.functions as func
 
+from plugins.core.body_limits import PAGE_MAX_BYTES, body_too_large
 from plugins.core.settings_groups import SettingsError
 from plugins.dataverse.errors import DataverseError
 
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 blueprint = func.Blueprint()
 
 _ANONYMOUS = func.AuthLevel.ANONYMOUS
-_MAX_FORM_BYTES = 64 * 1024
 Page = Callable[[SelfServicePages, PageRequest], PageResponse]
 
 
@@ -80,6 +80,9 @@ def mypage_signin_callback(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _answer(req: func.HttpRequest, page: Page) -> func.HttpResponse:
+    if body_too_large(req.headers, len(req.get_body()), PAGE_MAX_BYTES):
+        log.info("selfservice: a body of %d bytes refused (413)", len(req.get_body()))
+        return http_response(current_frame().too_large(_fallback(req)))
     request = page_request(req)
     try:
         if request is None:
@@ -95,12 +98,10 @@ def _answer(req: func.HttpRequest, page: Page) -> func.HttpResponse:
 
 
 def page_request(req: func.HttpRequest) -> PageRequest | None:
-    """The plain request; None when the form body is too large or not UTF-8 form data."""
+    """The plain request; None when the body is not UTF-8 form data."""
     form: dict[str, list[str]] = {}
     if req.method == "POST":
         body = req.get_body()
-        if len(body) > _MAX_FORM_BYTES:
-            return None
         try:
             form = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
         except (UnicodeDecodeError, ValueError):

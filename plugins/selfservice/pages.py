@@ -27,6 +27,7 @@ from plugins.identity import Country, normalise_email
 from plugins.registration.model import Kind, Status
 
 from . import forms
+from .confirmations import ConfirmationRecord, ConfirmationStale, proposal_of
 from .csrf import CsrfError, FormUse, check_csrf, csrf_token
 from .frame import Frame, Visit
 from .i18n import TEXTS, Language, text
@@ -44,8 +45,6 @@ from .signing import (
     read_link_token,
 )
 from .store import (
-    ConfirmationRecord,
-    ConfirmationStale,
     Contact,
     Email,
     FormAlreadyUsed,
@@ -53,7 +52,6 @@ from .store import (
     LinkRecord,
     RegistrationDraft,
     SelfServicePort,
-    proposal_of,
 )
 from .web import PageRequest, PageResponse
 
@@ -397,7 +395,7 @@ class SelfServicePages:
                 prefix = name[:-1]
                 value = ", ".join(text(lang, f"{prefix}_{v}") for v in value
                                   if f"{prefix}_{v}" in TEXTS[lang])
-            if value is not None and name in proposal:
+            if value is not None:
                 lines.append((text(lang, key), str(value)))
         return lines
 

@@ -189,6 +189,13 @@ def test_identity_number_with_another_address_mails_only_the_address_on_file(
     })
     assert emails_to_address(env, mallory) == []
 
+    # Should she confirm after all, the new address is hers but not yet proven.
+    assert Visitor(env).confirm(link_in(email)).status_code == 303
+    after = env.contact(contact_id)
+    assert (after["emailaddress1"], after["emailaddress2"]) == (mallory, address)
+    assert after["mp_emailconfirmation"] == UNCONFIRMED
+    assert after["mp_emailkey"] == mallory
+
 
 def test_a_new_person_confirms_the_address_before_anything_else_is_sent(
     env: PipelineEnv,
@@ -221,3 +228,65 @@ def test_every_registration_gets_the_same_answer(env: PipelineEnv) -> None:
     assert {a.status_code for a in answers} == {303}
     assert len({a.headers["Location"] for a in answers}) == 1
     env.settle()
+
+
+def test_an_update_through_her_own_link_changes_her_address_without_a_second_person(
+    env: PipelineEnv,
+) -> None:
+    address = f"vera.{uuid.uuid4().hex[:6]}@example.org"
+    contact_id = victim(env, address)
+    owner = Visitor(env)
+    form = owner.http.get(f"{owner.base}/update", timeout=30)
+    owner.http.post(f"{owner.base}/update", timeout=30, data={
+        "csrf": csrf_of(form.text), "website": "", "email": address, "lang": "en",
+    })
+    [email] = emails_to_address(env, address)
+    url = link_in(email)
+    page = owner.open(url)
+    new_address = f"vera.new.{uuid.uuid4().hex[:6]}@example.org"
+    answer = owner.http.post(url, timeout=30, allow_redirects=False, data={
+        "csrf": csrf_of(page.text), "website": "", "lang": "en", "first_name": "Vera",
+        "last_name": "Victim", "email": new_address, "national_id": "", "phone": "",
+        "topics": ["events"], "channels": ["email"], "consent": "yes",
+    })
+    assert answer.status_code == 303
+    env.settle()
+    registration = registration_by(env, new_address)
+    assert registration["mp_status"] == REGISTERED
+    assert registration["_mp_proofid_value"] is not None
+    assert registration.get("mp_proposedchanges") is None
+    person = env.contact(contact_id)
+    assert (person["emailaddress1"], person["emailaddress2"]) == (new_address, address)
+    assert person["mp_topics"] == "100000001"
+    people = env.query(f"contacts?$filter=emailaddress1 eq '{new_address}'")
+    assert [p["contactid"] for p in people] == [contact_id]
+
+
+def test_a_row_naming_someone_elses_used_link_proves_nothing(env: PipelineEnv) -> None:
+    address = f"vera.{uuid.uuid4().hex[:6]}@example.org"
+    contact_id = victim(env, address)
+    before = details(env, contact_id)
+    mallory_address = f"mallory.{uuid.uuid4().hex[:6]}@example.net"
+    mallory = env.create_contact(firstname="Mallory", emailaddress1=mallory_address)
+    own = Visitor(env)
+    form = own.http.get(f"{own.base}/unregister", timeout=30)
+    own.http.post(f"{own.base}/unregister", timeout=30, data={
+        "csrf": csrf_of(form.text), "website": "", "email": mallory_address, "lang": "en",
+    })
+    url = link_in(emails_to_address(env, mallory_address)[0])
+    page = own.open(url)
+    own.http.post(url, timeout=30, data={"csrf": csrf_of(page.text), "website": "",
+                                         "lang": "en"})
+    [link] = env.query(f"mp_selfservicelinks?$filter=_mp_personid_value eq {mallory}")
+    assert link["mp_usedon"] is not None
+
+    registration_id = env.create_registration(
+        mp_firstname="Mallory", mp_lastname="Evil", mp_email=address,
+        **{"mp_PersonId@odata.bind": f"/contacts({contact_id})",
+           "mp_ProofId@odata.bind": f"/mp_selfservicelinks({link['mp_selfservicelinkid']})"},
+    )
+    env.settle()
+    row = env.registration(registration_id)
+    assert row["mp_status"] == REGISTERED
+    assert json.loads(row["mp_proposedchanges"])["first_name"] == "Mallory"
+    assert details(env, contact_id) == before

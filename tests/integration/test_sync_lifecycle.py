@@ -174,6 +174,8 @@ def test_refusals_are_recorded_with_their_reason_and_nothing_is_sent(
         {"mp_deceased": True},
         {"mp_nocommunication": True},
         {"mp_channels": "100000002"},
+        # Created from a registration, the address not yet confirmed (double opt-in).
+        {"mp_emailconfirmation": 100000000},
     ):
         add_membership(client, add_contact(client, **values), date(2024, 7, 1), end)
     renewing = add_contact(client)
@@ -181,13 +183,16 @@ def test_refusals_are_recorded_with_their_reason_and_nothing_is_sent(
         client, renewing, date(2024, 7, 1), end, automatic_renewal=True, renewal_active=True
     )
     report = email_run(client).run(at("2025-06-23"))
-    assert report.created == 4  # not the automatic renewer
+    assert report.created == 5  # not the automatic renewer
     assert report.sent == 0
     assert report.refused == {
-        "donotemail": 1, "deceased": 1, "no-communication": 1, "channel-not-chosen": 1
+        "donotemail": 1, "deceased": 1, "no-communication": 1, "channel-not-chosen": 1,
+        "email-unconfirmed": 1,
     }
     reasons = sorted(row[E.reason] for row in events(client).values())
-    assert reasons == ["channel-not-chosen", "deceased", "donotemail", "no-communication"]
+    assert reasons == [
+        "channel-not-chosen", "deceased", "donotemail", "email-unconfirmed", "no-communication",
+    ]
     assert all(status_of(row) == "refused" for row in events(client).values())
     assert emails(client) == []
 

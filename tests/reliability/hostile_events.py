@@ -2,7 +2,10 @@
 are almost a ``RemoteExecutionContext`` (every member missing, of the wrong type or garbage,
 ``__type`` tags that lie, parent contexts and values nested deep), bodies that are not one
 at all (random bytes, invalid UTF-8, UTF-16/32 with and without BOM, huge strings, deep JSON
-nesting) and hostile headers and Service Bus application properties.
+nesting), numbers no event carries (integers of more digits than Python's int() converts,
+4,300; exponents far beyond a float; NaN and Infinity, which Python's JSON parser accepts),
+anywhere in a context and nested deep, and hostile headers and Service Bus application
+properties.
 """
 
 from __future__ import annotations
@@ -167,6 +170,81 @@ def _with(base: dict[str, Any], member: str, raw: str) -> bytes:
 
 
 @st.composite
+def number_texts(draw: st.DrawFn) -> str:
+    """A JSON number (or what Python takes for one) that no event carries."""
+    digits = draw(st.integers(4_000, 12_000))
+    lead = draw(st.sampled_from("123456789"))
+    body = lead + draw(st.sampled_from("0123456789")) * (digits - 1)
+    sign = draw(st.sampled_from(("", "-")))
+    exponent = draw(st.integers(309, 10**9))
+    return draw(st.sampled_from((
+        f"{sign}{body}",
+        f"{sign}{body}.5",
+        f"{sign}0.{body}",
+        f"{sign}1e{exponent}",
+        f"{sign}1E-{exponent}",
+        f"{sign}{body}e{exponent}",
+        f"{sign}{lead}{'0' * 40}",
+        "NaN", "Infinity", "-Infinity", "-0", "1e400",
+    )))
+
+
+def _nested(raw: str, depth: int, kind: str) -> str:
+    for _ in range(depth):
+        raw = f"[{raw}]" if kind == "array" else f'{{"n":{raw}}}'
+    return raw
+
+
+# Where a number can sit in a context: members, typed values, attributes, images, parents.
+NUMBER_PLACES = (
+    "Stage", "Mode", "Depth", "Unknown", "OperationCreatedOn", "target-attribute",
+    "option-set", "money", "image-attribute", "shared-variable", "parent-stage",
+    "entity-id", "key-value-key",
+)
+
+
+@st.composite
+def numbers_in_contexts(draw: st.DrawFn) -> bytes:
+    """A valid context with one unreadable number somewhere, possibly nested deep."""
+    number = draw(number_texts())
+    depth = draw(st.sampled_from((0, 0, 1, 5, 50, 400, 900)))
+    value = _nested(number, depth, draw(st.sampled_from(("array", "object"))))
+    base: dict[str, Any] = {"MessageName": draw(st.sampled_from(MESSAGES)),
+                            "PrimaryEntityName": draw(st.sampled_from(TABLES)),
+                            "PrimaryEntityId": draw(guids), "Stage": 40, "Mode": 1}
+    place = draw(st.sampled_from(NUMBER_PLACES))
+    entity = f'"__type":"Entity:{XRM}","LogicalName":"{base["PrimaryEntityName"]}"'
+    if place in ("Stage", "Mode", "Depth", "Unknown"):
+        body = {k: v for k, v in base.items() if k != place}
+        return _with(body, place, value)
+    if place == "OperationCreatedOn":
+        return _with(base, place, json.dumps(f"/Date({number.lstrip('-')})/"))
+    if place == "target-attribute":
+        target = f'{{{entity},"Attributes":[{{"key":"mp_email","value":{value}}}]}}'
+        return _with(base, "InputParameters", f'[{{"key":"Target","value":{target}}}]')
+    if place == "option-set":
+        typed = f'{{"__type":"OptionSetValue:{XRM}","Value":{value}}}'
+        target = f'{{{entity},"Attributes":[{{"key":"mp_kind","value":{typed}}}]}}'
+        return _with(base, "InputParameters", f'[{{"key":"Target","value":{target}}}]')
+    if place == "money":
+        typed = f'{{"__type":"Money:{XRM}","Value":{value}}}'
+        target = f'{{{entity},"Attributes":[{{"key":"amount","value":{typed}}}]}}'
+        return _with(base, "InputParameters", f'[{{"key":"Target","value":{target}}}]')
+    if place == "image-attribute":
+        image = f'{{{entity},"Attributes":[{{"key":"mp_status","value":{value}}}]}}'
+        return _with(base, "PreEntityImages", f'[{{"key":"PreImage","value":{image}}}]')
+    if place == "shared-variable":
+        return _with(base, "SharedVariables", f'[{{"key":"tag","value":{value}}}]')
+    if place == "parent-stage":
+        parent = json.dumps(base)[:-1] + f',"Stage":{value}}}'
+        return _with(base, "ParentContext", parent)
+    if place == "entity-id":
+        target = f'{{{entity},"Id":{value},"Attributes":[]}}'
+        return _with(base, "InputParameters", f'[{{"key":"Target","value":{target}}}]')
+    return _with(base, "InputParameters", f'[{{"key":{value},"value":1}}]')
+
+
+@st.composite
 def huge(draw: st.DrawFn) -> bytes:
     """A context with one member blown up to as much as a megabyte."""
     size = draw(st.integers(100_000, 1_000_000))
@@ -210,6 +288,7 @@ bodies = st.one_of(
     corrupted(),
     deep_nesting(),
     huge(),
+    numbers_in_contexts(),
     st.binary(max_size=200),
     json_values.map(lambda value: json.dumps(value).encode()),
 )
@@ -253,6 +332,9 @@ REGRESSIONS = (
                                                              "Id": 7}}]),  # a number as type
     _context_bytes(OperationCreatedOn="/Date(0+9999)/"),  # an offset of 99 hours
     _context_bytes(MessageName="x" * 3_000_000),  # quadratic masking of the log line
+    _context_bytes()[:-1] + b',"Depth":' + b"9" * 4_301 + b"}",  # int() digit limit: 500
+    _context_bytes()[:-1] + b',"Depth":NaN}',  # not JSON, accepted by Python's parser
+    _context_bytes()[:-1] + b',"Depth":' + b"1" * 4_000 + b"}",  # an int beyond Int32
 )
 VALID = _context_bytes()
 # Headers that once turned a valid event into a 500 (sent on as the correlation id).

@@ -39,6 +39,7 @@ PURE_MODULES = [
     "plugins.selfservice.headers",
     "plugins.selfservice.web",
     "plugins.core.events",
+    "plugins.core.body_limits",
     "plugins.core.schema_map",
     "plugins.dataverse.odata",
 ]

@@ -231,7 +231,11 @@ def test_registered_alumnus_with_the_same_details_changes_only_the_registration(
 
 
 LINK_ID = "7d1f8a3e-5b2c-4e9a-9c1d-2f3e4a5b6c7d"
-PROVEN = {"_mp_proofid_value": LINK_ID, "_mp_personid_value": PERSON_ID}
+PROVEN = {
+    "_mp_proofid_value": LINK_ID,
+    "_mp_personid_value": PERSON_ID,
+    "mp_ProofId": {"_mp_personid_value": PERSON_ID, "mp_usedon": "2025-03-01T09:00:00Z"},
+}
 
 
 def test_registered_alumnus_gets_only_the_details_that_differ() -> None:
@@ -282,9 +286,21 @@ def test_without_proof_of_control_the_offered_details_are_only_proposed() -> Non
     }
 
 
-def test_a_proof_for_another_person_is_no_proof() -> None:
-    reg = record(mp_lastname="King", _mp_proofid_value=LINK_ID,
-                 _mp_personid_value="11111111-2222-3333-4444-555555555555")
+@pytest.mark.parametrize(
+    "proof",
+    [
+        # Linked to another person than the one matched.
+        {**PROVEN, "_mp_personid_value": "11111111-2222-3333-4444-555555555555"},
+        # The link named is another person's.
+        {**PROVEN, "mp_ProofId": {"_mp_personid_value": "11111111-2222-3333-4444-555555555555",
+                                  "mp_usedon": "2025-03-01T09:00:00Z"}},
+        # The link was never used, or not read with the registration.
+        {**PROVEN, "mp_ProofId": {"_mp_personid_value": PERSON_ID, "mp_usedon": None}},
+        {"_mp_proofid_value": LINK_ID, "_mp_personid_value": PERSON_ID},
+    ],
+)
+def test_a_proof_that_does_not_hold_is_no_proof(proof: dict[str, Any]) -> None:
+    reg = record(mp_lastname="King", **proof)
     person = contact()
     decision = decision_for(reg, [person])
     assert not decision.apply_details
