@@ -111,6 +111,14 @@ class ContactMap(_Map):
     consent_version: str = "mp_consentversion"
     consent_on: str = "mp_consenton"
     consent_source: str = "mp_consentsource"
+    student_ref: str = Field(
+        default="mp_studentref",
+        description="the student register's id of the person (Ladok student UID)",
+    )
+    study_programmes: str = "mp_studyprogrammes"
+    first_study_year: str = "mp_firststudyyear"
+    last_study_year: str = "mp_laststudyyear"
+    study_credits: str = "mp_studycredits"
     do_not_bulk_email: str = "donotbulkemail"
     do_not_email: str = "donotemail"
     do_not_postal_mail: str = "donotpostalmail"
@@ -303,6 +311,34 @@ class CheckpointMap(_Map):
     last_successful_run: str = "mp_lastsuccessfulrun"
 
 
+class DegreeMap(_Map):
+    """Degrees awarded to a person, one row per certificate the student register issued."""
+
+    table: str = "mp_degree"
+    entity_set: str = "mp_degrees"
+    id: str = "mp_degreeid"
+    name: str = "mp_name"
+    key: str = Field(default="mp_key", description="column of the alternate key")
+    person: str = "mp_personid"
+    person_nav: str = "mp_PersonId"
+    person_degrees_nav: str = Field(
+        default="mp_contact_mp_degree_PersonId",
+        description="the contact's collection of its degrees (the relationship name)",
+    )
+    student_ref: str = "mp_studentref"
+    title_sv: str = "mp_titlesv"
+    title_en: str = "mp_titleen"
+    code: str = "mp_code"
+    national_type: str = "mp_nationaltype"
+    programme: str = "mp_programme"
+    credits: str = "mp_credits"
+    issued_on: str = "mp_issuedon"
+    completed_on: str = "mp_completedon"
+    institution: str = "mp_institution"
+    source: str = "mp_source"
+    removed: str = "mp_removed"
+
+
 class TemplateMap(_Map):
     """E-mail templates (Dataverse's ``template`` table), found by title."""
 
@@ -328,3 +364,4 @@ class SchemaMap(_Map):
     template: TemplateMap = TemplateMap()
     email: EmailMap = EmailMap()
     selfservice_link: SelfServiceLinkMap = SelfServiceLinkMap()
+    degree: DegreeMap = DegreeMap()

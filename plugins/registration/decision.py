@@ -178,6 +178,8 @@ def _matched(person: Person, match: Match) -> Decision:
         "matched_by": list(match.matched_by),
         "categories": sorted(c.value for c in person.categories),
     }
+    if person.degrees:
+        evidence["degrees"] = list(person.degrees)
     if Category.REGISTERED_ALUMNUS in person.categories:
         return Decision(
             status=Status.APPROVED_REGISTERED_ALUMNUS,

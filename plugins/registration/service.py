@@ -8,7 +8,9 @@ of the same event, or another registration of the same new person, got there fir
 means "re-read and decide again", at most ``max_attempts`` times.
 
 Dataverse round trips per registration: one read and one change set (two), plus one read
-when the event carried no usable values (trimmed) or values the registration no longer has.
+when the event carried no usable values (trimmed) or values the registration no longer has,
+and one read of the degrees recorded for a new person the student register knows (when the
+alumni rule asks for a degree).
 Registry look-ups are not Dataverse round trips.
 
 The ports are injected: the client, the registries and the clock, so tests pass fakes or
@@ -34,9 +36,10 @@ from plugins.core.settings import RegistrationSettings
 from plugins.dataverse.client import DataverseClient
 from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
+from plugins.registries.models import StudyFacts
 
 from .decision import Decision, Facts, decide, decide_admin
-from .eligibility import evaluate
+from .eligibility import evaluate, with_degrees
 from .errors import RegistrationGone, StaleWrite, TransientFailure
 from .matching import MatchKind, match_person
 from .model import Kind, Registration, Status
@@ -257,7 +260,7 @@ class RegistrationService:
             raise TransientFailure(f"registry: {exc}") from exc
         eligibility = evaluate(
             self.settings.alumni_rule,
-            registry.study,
+            self._study(registry),
             self_declared=registration.self_declared_alumnus,
             today=now.date(),
         )
@@ -269,6 +272,20 @@ class RegistrationService:
             eligibility=eligibility,
         )
         return facts, registry
+
+    def _study(self, registry: RegistryFacts) -> StudyFacts | None:
+        """The student register's facts plus the degrees recorded from its event feed.
+
+        Read only when the rule asks for a degree and the register knows the student: one
+        more Dataverse round trip for a new person.
+        """
+        student = registry.student
+        if student is None or student.registry_ref is None:
+            return registry.study
+        if not self.settings.alumni_rule.uses("degree_awarded"):
+            return registry.study
+        recorded = self.repository.recorded_degrees(student.source.value, student.registry_ref)
+        return with_degrees(registry.study, recorded)
 
     def _follow_up(self, registration_id: str, attempt: int) -> Outcome:
         read = self.repository.read_for_admin(registration_id)

@@ -81,11 +81,17 @@ class SeedCourse(_Seed):
 
 
 class SeedDegree(_Seed):
+    """A degree awarded; Ladok also publishes it in its event feed (``UtfardatBevisEvent``)."""
+
     code: str
     title: str
+    title_en: str | None = None
     awarded_on: date | None = None
+    completed_on: date | None = None
     programme: str | None = None
     level: str | None = None
+    credits: Decimal | None = None
+    national_type: str | None = None
 
 
 class SeedPerson(_Seed):

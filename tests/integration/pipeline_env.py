@@ -298,9 +298,12 @@ def is_task_create(request: Request) -> bool:
 
 
 @contextmanager
-def pipeline_env(tmp: Path, seed: dict[str, Any], **config: Any) -> Iterator[PipelineEnv]:
+def pipeline_env(
+    tmp: Path, seed: dict[str, Any], settings: dict[str, str] | None = None, **config: Any
+) -> Iterator[PipelineEnv]:
     """Start the sandbox (HTTPS, for msal; ``config``: more :class:`SandboxConfig` fields,
-    such as a fault seed) and the host; register the steps; stop both."""
+    such as a fault seed) and the host (``settings``: app settings on top of the usual);
+    register the steps; stop both."""
     sandbox = Sandbox(SandboxConfig(https=True, state_dir=str(tmp), **config), seed=seed).start()
     dv = WebApiSession(sandbox)
     host: LocalHost | None = None
@@ -316,7 +319,8 @@ def pipeline_env(tmp: Path, seed: dict[str, Any], **config: Any) -> Iterator[Pip
         host = LocalHost(
             str(FUNCTION_APP),
             function_keys={"registration_webhook": WEBHOOK_KEY},
-            settings=app_settings(sandbox, tmp / "maskinporten.pem", team_id),
+            settings={**app_settings(sandbox, tmp / "maskinporten.pem", team_id),
+                      **(settings or {})},
             servicebus_poll_seconds=0.02,
         ).start()
         env = PipelineEnv(sandbox=sandbox, host=host, dv=dv, team_id=team_id)
