@@ -9,8 +9,8 @@ means "re-read and decide again", at most ``max_attempts`` times.
 
 Dataverse round trips per registration: one read and one change set (two), plus one read
 when the event carried no usable values (trimmed) or values the registration no longer has,
-and one read of the degrees recorded for a new person the student register knows (when the
-alumni rule asks for a degree).
+and one read of the degrees recorded for a new person the student register knows when the
+alumni rule asks for a degree and does not hold without them.
 Registry look-ups are not Dataverse round trips.
 
 The ports are injected: the client, the registries and the clock, so tests pass fakes or
@@ -36,9 +36,8 @@ from plugins.core.settings import RegistrationSettings
 from plugins.dataverse.client import DataverseClient
 from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
-from plugins.registries.models import StudyFacts
 
-from .decision import Decision, Facts, decide, decide_admin
+from .decision import Decision, Eligibility, Facts, decide, decide_admin
 from .eligibility import evaluate, with_degrees
 from .errors import RegistrationGone, StaleWrite, TransientFailure
 from .matching import MatchKind, match_person
@@ -258,12 +257,7 @@ class RegistrationService:
             registry = self.registries.ask(checked.national_id)
         except RegistryError as exc:
             raise TransientFailure(f"registry: {exc}") from exc
-        eligibility = evaluate(
-            self.settings.alumni_rule,
-            self._study(registry),
-            self_declared=registration.self_declared_alumnus,
-            today=now.date(),
-        )
+        eligibility = self._eligibility(registration, registry, now)
         facts = Facts(
             registration=registration,
             match=match,
@@ -273,19 +267,28 @@ class RegistrationService:
         )
         return facts, registry
 
-    def _study(self, registry: RegistryFacts) -> StudyFacts | None:
-        """The student register's facts plus the degrees recorded from its event feed.
-
-        Read only when the rule asks for a degree and the register knows the student: one
-        more Dataverse round trip for a new person.
-        """
+    def _eligibility(
+        self, registration: Registration, registry: RegistryFacts, now: datetime
+    ) -> Eligibility:
+        """The alumni rule on the registers' facts; when it does not hold and asks for a
+        degree, again with the degrees recorded for the student from the register's event
+        feed (one more Dataverse round trip, only then)."""
+        rule = self.settings.alumni_rule
+        declared = registration.self_declared_alumnus
+        eligibility = evaluate(rule, registry.study, self_declared=declared, today=now.date())
         student = registry.student
-        if student is None or student.registry_ref is None:
-            return registry.study
-        if not self.settings.alumni_rule.uses("degree_awarded"):
-            return registry.study
+        if (
+            eligibility.eligible
+            or student is None
+            or student.registry_ref is None
+            or not rule.uses("degree_awarded")
+        ):
+            return eligibility
         recorded = self.repository.recorded_degrees(student.source.value, student.registry_ref)
-        return with_degrees(registry.study, recorded)
+        if not recorded:
+            return eligibility
+        study = with_degrees(registry.study, recorded)
+        return evaluate(rule, study, self_declared=declared, today=now.date())
 
     def _follow_up(self, registration_id: str, attempt: int) -> Outcome:
         read = self.repository.read_for_admin(registration_id)
