@@ -288,6 +288,11 @@ class RegistrationSettings(BaseModel):
         default="member-plugins-registration",
         description="?tag= on the pipeline's writes; events carrying it are its own and skipped",
     )
+    refresh_study: bool = Field(
+        default=False,
+        description="a matched Alumnus or Registered alumnus gets its study information "
+        "refreshed from the student register (one more registry look-up each)",
+    )
 
 
 _COLOUR = r"^#[0-9a-fA-F]{6}$"

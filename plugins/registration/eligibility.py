@@ -113,13 +113,18 @@ class AlumniRule(BaseModel):
 
 
 def with_degrees(study: StudyFacts | None, degrees: Sequence[Degree]) -> StudyFacts | None:
-    """``study`` with ``degrees`` added (those whose certificate it has already left out)."""
+    """``study`` with ``degrees`` added, each certificate once."""
     if not degrees:
         return study
     current = study or StudyFacts()
     known = {d.key for d in current.degrees if d.key}
-    added = tuple(d for d in degrees if d.key is None or d.key not in known)
-    return current.model_copy(update={"degrees": current.degrees + added})
+    added = []
+    for degree in degrees:
+        if degree.key is None or degree.key not in known:
+            added.append(degree)
+            if degree.key:
+                known.add(degree.key)
+    return current.model_copy(update={"degrees": current.degrees + tuple(added)})
 
 
 DEFAULT_RULE = AlumniRule(any_of=(Criterion(kind="degree_awarded"),))

@@ -78,7 +78,8 @@ def contact_columns(c: ContactMap) -> list[str]:
     return [
         c.id, c.first_name, c.last_name, *c.emails, c.phone, c.national_id, c.categories,
         c.no_communication, c.topics, c.channels, c.consent_version, c.consent_on,
-        c.consent_source,
+        c.consent_source, c.student_ref, c.study_programmes, c.first_study_year,
+        c.last_study_year, c.study_credits,
     ]
 
 

@@ -34,7 +34,7 @@ SEED = {
             DEGREE_AND_45: {"first_name": "Karin", "courses": CREDITS_45,
                             "degrees": [BACHELOR]},
             RECORDED_AND_45: {"first_name": "Lars", "courses": CREDITS_45},
-            FEED_GRADUATE: {"first_name": "Maja", "courses": CREDITS_45,
+            FEED_GRADUATE: {"first_name": "Majken", "courses": CREDITS_45,
                             "degrees": [BACHELOR]},
             ONLY_45: {"first_name": "Nora", "courses": CREDITS_45},
         },
@@ -51,6 +51,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineEnv]:
     settings = {
         "REGISTRATION__ALUMNI_RULE": json.dumps(RULE),
         "REGISTRIES__LADOK__DEGREE_PATH": "examen/utfardatbevis/student/{uid}",
+        "REGISTRATION__REFRESH_STUDY": "true",
     }
     with pipeline_env(tmp_path_factory.mktemp("degrees"), SEED, settings) as started:
         started.route("webhook")
@@ -72,6 +73,15 @@ def test_a_degree_from_the_degree_path_approves_despite_too_few_credits(
     row = register(env, DEGREE_AND_45, "karin@example.org")
     assert (row["mp_status"], row["mp_reason"]) == (APPROVED, "created-alumnus")
     assert "degree 'Teknologie kandidatexamen' awarded 2019-06-14" in row["mp_evidence"]
+    # The new person carries the study information, the degree in the degree table.
+    [person] = env.contacts(DEGREE_AND_45)
+    assert person["mp_studentref"] == env.sandbox.registries.ladok.ref_of(DEGREE_AND_45)
+    assert (person["mp_firststudyyear"], person["mp_laststudyyear"]) == (2017, 2019)
+    assert person["mp_studycredits"] == 45
+    [degree] = degrees_of(env, person["contactid"])
+    assert (degree["mp_titlesv"], degree["mp_titleen"]) == (
+        "Teknologie kandidatexamen", "Bachelor of Science")
+    assert (degree["mp_issuedon"], degree["mp_source"]) == ("2019-06-14", "ladok")
 
 
 def test_too_few_credits_and_no_degree_is_not_approved(env: PipelineEnv) -> None:
@@ -92,6 +102,11 @@ def test_a_degree_recorded_in_the_degree_table_approves(env: PipelineEnv) -> Non
     row = register(env, RECORDED_AND_45, "lars@example.org")
     assert (row["mp_status"], row["mp_reason"]) == (APPROVED, "created-alumnus")
     assert "degree 'Filosofie magisterexamen' awarded 2020-01-15" in row["mp_evidence"]
+    # The feed's row is linked to the new person, not recorded a second time.
+    [person] = env.contacts(RECORDED_AND_45)
+    [degree] = degrees_of(env, person["contactid"])
+    assert degree["mp_key"] == "ladok:recorded-by-the-feed"
+    assert len(env.query(f"{SCHEMA.degree.entity_set}?$filter=mp_studentref eq '{uid}'")) == 1
 
 
 def test_the_degree_feed_makes_a_student_an_alumnus_approved_with_the_degree(
@@ -118,3 +133,13 @@ def test_the_degree_feed_makes_a_student_an_alumnus_approved_with_the_degree(
     row = register(env, FEED_GRADUATE, "maja@example.org")
     assert (row["mp_status"], row["mp_reason"]) == (APPROVED, "matched-alumnus")
     assert "Teknologie kandidatexamen (2019-06-14)" in row["mp_evidence"]
+    # REGISTRATION__REFRESH_STUDY: the matched alumna's study information is refreshed;
+    # her name is what she gave on the form ("Test"), never the register's ("Majken").
+    person = env.contact(contact_id)
+    assert (person["mp_studycredits"], person["mp_laststudyyear"]) == (45, 2019)
+    assert person["firstname"] == "Test"
+    assert len(degrees_of(env, contact_id)) == 1
+
+
+def degrees_of(env: PipelineEnv, contact_id: str) -> list[dict[str, Any]]:
+    return env.query(f"{SCHEMA.degree.entity_set}?$filter=_mp_personid_value eq {contact_id}")
