@@ -227,9 +227,10 @@ class DegreeFeed:
             self._titles = self._reader.titles()
         missing = wanted - self._titles.keys()
         if missing:
-            raise MalformedResponse(
-                SOURCE, f"{len(missing)} degree title(s) of the feed are not in the reference data"
-            )
+            # Recorded without a title rather than holding the feed up: a correction event
+            # or the next issue of the title fills it in.
+            log.warning("degree feed: %d degree title(s) not in Ladok's reference data",
+                        len(missing))
         return self._titles
 
     def _make_alumni(
