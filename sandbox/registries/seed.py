@@ -139,7 +139,7 @@ SUPPORTED: dict[str, dict[str, frozenset[str]]] = {
         "person": _NAMES | _STUDIES,
         "programmes": frozenset({"code", "name", "start", "end", "status"}),
         "courses": frozenset({"code", "name", "credits", "passed_on"}),
-        "degrees": frozenset({"code", "title", "awarded_on", "programme", "level"}),
+        "degrees": frozenset({"code", "title", "awarded_on", "programme", "level", "credits"}),
     },
 }
 

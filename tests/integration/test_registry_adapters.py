@@ -120,7 +120,11 @@ LADOK_STUDIES = {
     "programmes": [without(p, "status") for p in STUDIES["programmes"]],
     "degrees": [without(d, "programme", "level") for d in STUDIES["degrees"]],
 }
-FS_STUDIES = {**STUDIES, "courses": [without(c, "start", "end") for c in STUDIES["courses"]]}
+FS_STUDIES = {
+    **STUDIES,
+    "courses": [without(c, "start", "end") for c in STUDIES["courses"]],
+    "degrees": [{**d, "credits": "120"} for d in STUDIES["degrees"]],
+}
 SEED = {
     "ladok": {
         **{n: without(p, "emigrated_on") for n, p in SWEDES.items()},
@@ -336,10 +340,11 @@ def test_fs_person_with_qualifications_programmes_and_credits(
     assert person.addresses == ()
     assert person.study is not None
     degree = person.study.degrees[0]
-    assert (degree.title, degree.awarded_on, degree.level) == (
+    assert (degree.title, degree.awarded_on, degree.level, degree.credits) == (
         "Master i matematikk",
         date(2020, 6, 20),
         "MASTER",
+        120,
     )
     assert [(p.code, p.status, p.end) for p in person.study.programmes] == [
         ("TCOMK", "AKTIV", date(2020, 6, 7))
