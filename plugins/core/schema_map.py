@@ -124,6 +124,7 @@ class ContactMap(_Map):
     do_not_postal_mail: str = "donotpostalmail"
     do_not_phone: str = "donotphone"
     state: str = Field(default="statecode", description="0 = active")
+    created_on: str = "createdon"
     category_values: dict[Category, int] = {
         Category.ALUMNUS: 100000000,
         Category.REGISTERED_ALUMNUS: 100000001,

@@ -21,6 +21,9 @@ they are recorded in one go, then the checkpoint moves:
 Writes happen before the checkpoint moves and are keyed, so a run that stops between them
 writes the same values again next time: every event counts once. A page that cannot be read
 fails the run and leaves the checkpoint where it was.
+
+Each run first links the degrees recorded before their person existed to the contacts
+created since the last successful run that carry the student id (a registration writes it).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from plugins.registries.models import RegistryName
 
 from .degree_changes import CertificateChange, degree_row, fold
 from .graduation import alumnus_categories
-from .repository import Checkpoints, MappedTable, Tombstones, chunks
+from .repository import Checkpoints, MappedTable, Tombstones, chunks, lookup_value
 from .tombstone import identity_hash
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,7 @@ class DegreeFeedReport:
     alumni: int = 0
     without_contact: int = 0
     erased_skipped: int = 0
+    linked: int = 0
     finished: bool = False
 
 
@@ -110,7 +114,9 @@ class DegreeFeed:
     def run(self, now: datetime) -> DegreeFeedReport:
         """Read from the checkpoint to the newest page (or ``max_pages_per_run`` pages)."""
         report = DegreeFeedReport()
-        position = Position.of(self._checkpoints.read(CHECKPOINT).value)
+        checkpoint = self._checkpoints.read(CHECKPOINT)
+        self._link_new_people(checkpoint.last_successful_run, report)
+        position = Position.of(checkpoint.value)
         url, after = (
             (position.page, position.entry) if position else (self._first_page(), None)
         )
@@ -139,11 +145,40 @@ class DegreeFeed:
                 self._checkpoints.save_position(CHECKPOINT, reached.text())
         log.info(
             "degree feed: %d pages, %d events, %d degree events, %d recorded, %d new alumni, "
-            "%d without contact, %d erased skipped, finished %s",
+            "%d without contact, %d erased skipped, %d linked to new people, finished %s",
             report.pages, report.events, report.degree_events, report.recorded, report.alumni,
-            report.without_contact, report.erased_skipped, report.finished,
+            report.without_contact, report.erased_skipped, report.linked, report.finished,
         )
         return report
+
+    def _link_new_people(self, since: datetime | None, report: DegreeFeedReport) -> None:
+        """Link the degrees recorded before their person existed to the contacts created
+        (by a registration, with the student id) since the last successful run."""
+        if since is None:
+            return
+        c, d = self._schema.contact, self._schema.degree
+        people = {
+            str(row[c.student_ref]): str(row[c.id])
+            for row in self._client.query(
+                c.entity_set, select=(c.id, c.student_ref),
+                filter=odata.and_(odata.ne(c.student_ref, None), odata.ge(c.created_on, since)),
+            )
+        }
+        links = []
+        for part in chunks(sorted(people), _IN_CHUNK):
+            for row in self._client.query(
+                d.entity_set, select=(d.id, d.student_ref),
+                filter=odata.and_(
+                    odata.eq(d.source, SOURCE), odata.in_(d.student_ref, part),
+                    odata.eq(lookup_value(d.person), None),
+                ),
+            ):
+                person = people[str(row[d.student_ref])]
+                links.append({d.id: row[d.id], f"{d.person_nav}@odata.bind":
+                              odata.bind(c.entity_set, person)})
+        if links:
+            self._client.update_multiple(MappedTable.of(d), links)
+        report.linked += len(links)
 
     def _first_page(self) -> str:
         """The page to start from on the first run: back from the recent page to the start."""

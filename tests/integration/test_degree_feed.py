@@ -192,3 +192,18 @@ def test_an_erased_persons_degree_is_not_recorded(
     report = run(client, reader)
     assert (report.degree_events, report.recorded, report.erased_skipped) == (1, 0, 1)
     assert degrees(client) == []
+
+
+def test_a_degree_recorded_before_its_person_existed_is_linked_by_the_next_run(
+    sandbox: Sandbox, client: DataverseClient, reader: LadokFeedReader
+) -> None:
+    seed(sandbox, {NEWCOMER: {"degrees": [MASTER]}})
+    assert run(client, reader).without_contact == 1
+    # A registration creates the person with the student id, after the last run.
+    uid = sandbox.registries.ladok.ref_of(NEWCOMER)
+    person = add_contact(client, mp_nationalid=NEWCOMER, mp_studentref=uid)
+    report = run(client, reader)
+    assert (report.linked, report.events) == (1, 0)
+    [row] = degrees(client)
+    assert row[f"_{D.person}_value"] == person
+    assert run(client, reader).linked == 0  # linked once
