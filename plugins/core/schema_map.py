@@ -173,6 +173,18 @@ class ContactMap(_Map):
     """date and time the consent was given"""
     consent_source: str = "mp_consentsource"
     """text: where the consent came from (the pages, a registration row)"""
+    student_ref: str = Field(
+        default="mp_studentref",
+        description="the student register's id of the person (Ladok student UID)",
+    )
+    study_programmes: str = "mp_studyprogrammes"
+    """text: the programmes the person studied, from the student register"""
+    first_study_year: str = "mp_firststudyyear"
+    """whole number: the first year the person studied here"""
+    last_study_year: str = "mp_laststudyyear"
+    """whole number: the last year the person studied here"""
+    study_credits: str = "mp_studycredits"
+    """decimal: the passed credits the student register reports"""
     do_not_bulk_email: str = "donotbulkemail"
     """Dynamics' own "do not allow bulk e-mails" flag, honoured by every mailing"""
     do_not_email: str = "donotemail"
@@ -193,6 +205,8 @@ class ContactMap(_Map):
     )
     email_confirmation_values: dict[str, int] = {"unconfirmed": 100000000, "confirmed": 100000001}
     """the choice number of each e-mail confirmation state, as JSON"""
+    created_on: str = "createdon"
+    """Dataverse's own creation timestamp of the person"""
     category_values: dict[Category, int] = {
         Category.ALUMNUS: 100000000,
         Category.REGISTERED_ALUMNUS: 100000001,
@@ -465,6 +479,52 @@ class CheckpointMap(_Map):
     """date and time the job last finished without error"""
 
 
+class DegreeMap(_Map):
+    """Degrees awarded to a person, one row per certificate the student register issued."""
+
+    table: str = "mp_degree"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "mp_degrees"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "mp_degreeid"
+    """primary key column (a GUID)"""
+    name: str = "mp_name"
+    """primary name column: the degree's title as the office sees it in lists"""
+    key: str = Field(default="mp_key", description="column of the alternate key")
+    person: str = "mp_personid"
+    """lookup column to the person the degree was awarded to"""
+    person_nav: str = "mp_PersonId"
+    """navigation property of that lookup"""
+    person_degrees_nav: str = Field(
+        default="mp_contact_mp_degree_PersonId",
+        description="the contact's collection of its degrees (the relationship name)",
+    )
+    student_ref: str = "mp_studentref"
+    """text: the student register's id of the student (kept until a person exists)"""
+    title_sv: str = "mp_titlesv"
+    """text: the degree's title in Swedish"""
+    title_en: str = "mp_titleen"
+    """text: the degree's title in English"""
+    code: str = "mp_code"
+    """text: the degree's code in the student register"""
+    national_type: str = "mp_nationaltype"
+    """text: the national degree type (its id in the student register)"""
+    programme: str = "mp_programme"
+    """text: the programme the degree belongs to"""
+    credits: str = "mp_credits"
+    """decimal: the credits of the degree"""
+    issued_on: str = "mp_issuedon"
+    """date the certificate was issued"""
+    completed_on: str = "mp_completedon"
+    """date the requirements of the degree were met"""
+    institution: str = "mp_institution"
+    """text: the institution that issued the degree"""
+    source: str = "mp_source"
+    """text: which register reported the degree (ladok, fs)"""
+    removed: str = "mp_removed"
+    """yes/no: the register withdrew the certificate (the row is kept for the record)"""
+
+
 class TemplateMap(_Map):
     """E-mail templates (Dataverse's ``template`` table), found by title."""
 
@@ -496,3 +556,4 @@ class SchemaMap(_Map):
     template: TemplateMap = TemplateMap()
     email: EmailMap = EmailMap()
     selfservice_link: SelfServiceLinkMap = SelfServiceLinkMap()
+    degree: DegreeMap = DegreeMap()

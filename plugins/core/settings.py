@@ -155,6 +155,15 @@ class RegistrySettings(BaseModel):
         extra_headers: dict[str, str] = Field(
             default_factory=dict, description="JSON object of headers sent on every request"
         )
+        degree_path: str = Field(
+            default="",
+            description="path of a student's issued degrees (UtfardatBevisLista as XML) with "
+            "{uid} for the student UID, as your Ladok release documents it; empty: not read",
+        )
+        feed_path: str = Field(
+            default="uppfoljning/feed",
+            description="the Atom event feed (integration-test environment: handelser/feed)",
+        )
 
     class Fs(BaseModel):
         """FS REST (username and password per FS database, issued by FS central)."""
@@ -326,6 +335,11 @@ class RegistrationSettings(BaseModel):
         default="member-plugins-registration",
         description="?tag= on the pipeline's writes; events carrying it are its own and skipped",
     )
+    refresh_study: bool = Field(
+        default=False,
+        description="a matched Alumnus or Registered alumnus gets its study information "
+        "refreshed from the student register (one more registry look-up each)",
+    )
 
 
 _COLOUR = r"^#[0-9a-fA-F]{6}$"
@@ -456,10 +470,12 @@ def is_public_base_url(value: str) -> bool:
 class SyncSettings(BaseModel):
     """Keeping the register current and the membership lifecycle (seed 002).
 
-    Three nightly timers, each off until ``enabled``: register upkeep (contacts not enriched
-    for ``max_age_days`` are refreshed from the population register), new graduates (students
-    the student register shows with a degree get the category Alumnus; a run resumes where
-    the last one stopped) and the lifecycle run (statuses, reminders, onboarding, greetings).
+    Timers, each off until ``enabled``: register upkeep (contacts not enriched for
+    ``max_age_days`` are refreshed from the population register), the degree feed (hourly:
+    degrees Ladok issued are recorded on the person, who gets the category Alumnus), new
+    graduates (the fallback without a feed: Student contacts the student register shows with
+    a degree get the category Alumnus; a run resumes where the last one stopped) and the
+    lifecycle run (statuses, reminders, onboarding, greetings).
     Lifecycle messages go out as Dataverse e-mails from templates (``delivery=email``; a
     template is found by its title, ``templates`` maps an event's template name such as
     ``onboarding-d7`` to a title, default the name itself) or as messages on a Service Bus
@@ -486,7 +502,8 @@ class SyncSettings(BaseModel):
         )
 
     class Graduates(BaseModel):
-        """New graduates: students the student register shows with a degree become alumni."""
+        """New graduates by walking every Student contact through the student register: the
+        fallback where no degree feed can be read (FS, or Ladok without feed access)."""
 
         enabled: bool = Field(default=False, description="run the nightly new-graduates job")
         student_registry: Literal["ladok", "fs"] = Field(
@@ -495,6 +512,22 @@ class SyncSettings(BaseModel):
         batch_size: int = Field(default=200, ge=1, le=5000, description="students per batch")
         max_students_per_run: int = Field(
             default=5000, ge=1, description="the next run continues after the last one checked"
+        )
+
+    class DegreeFeed(BaseModel):
+        """Degrees from Ladok's event feed: recorded on the person, graduates made alumni."""
+
+        enabled: bool = Field(
+            default=False, description="read Ladok's event feed for issued degrees (hourly)"
+        )
+        start_page: int = Field(
+            default=1, ge=1, description="first run: the oldest feed page read (its urn:id)"
+        )
+        flush_events: int = Field(
+            default=500, ge=1, le=5000, description="degree events recorded per write"
+        )
+        max_pages_per_run: int = Field(
+            default=2000, ge=1, description="the next run continues after the last page read"
         )
 
     class Lifecycle(BaseModel):
@@ -533,6 +566,7 @@ class SyncSettings(BaseModel):
 
     upkeep: Upkeep = Field(default_factory=Upkeep)
     graduates: Graduates = Field(default_factory=Graduates)
+    degree_feed: DegreeFeed = Field(default_factory=DegreeFeed)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     delivery: Delivery = Field(default_factory=Delivery)
     follow_ups: FollowUpRules = Field(default_factory=FollowUpRules)
@@ -545,6 +579,13 @@ class SyncSettings(BaseModel):
         key = self.tombstone_key
         if key is not None and len(key.get_secret_value()) < 32:
             raise setting_problem("tombstone_key", "needs at least 32 characters")
+        walk = self.graduates
+        if self.degree_feed.enabled and walk.enabled and walk.student_registry == "ladok":
+            raise setting_problem(
+                "degree_feed",
+                "the Ladok degree feed replaces walking Ladok students: enable one of "
+                "SYNC__DEGREE_FEED__ENABLED and SYNC__GRADUATES__ENABLED",
+            )
         return self
 
 

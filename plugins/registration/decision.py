@@ -204,6 +204,8 @@ def _matched(reg: Registration, person: Person, match: Match) -> Decision:
         "categories": sorted(c.value for c in person.categories),
         "proof_of_control": proven,
     }
+    if person.degrees:
+        evidence["degrees"] = list(person.degrees)
     if Category.REGISTERED_ALUMNUS in person.categories:
         return Decision(
             status=Status.APPROVED_REGISTERED_ALUMNUS,

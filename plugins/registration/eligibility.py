@@ -19,13 +19,14 @@ Example (the ``ALUMNI_RULE`` setting, JSON)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from plugins.registries.models import StudyFacts
+from plugins.registries.models import Degree, StudyFacts
 
 from .decision import Eligibility
 
@@ -101,6 +102,29 @@ class AlumniRule(BaseModel):
             else p.accepts_self_declaration
             for p in self.all_of
         )
+
+
+    def uses(self, kind: CriterionKind) -> bool:
+        """Whether any criterion of the rule, at any depth, is of ``kind``."""
+        return any(
+            p.kind == kind if isinstance(p, Criterion) else p.uses(kind)
+            for p in self.any_of or self.all_of
+        )
+
+
+def with_degrees(study: StudyFacts | None, degrees: Sequence[Degree]) -> StudyFacts | None:
+    """``study`` with ``degrees`` added, each certificate once."""
+    if not degrees:
+        return study
+    current = study or StudyFacts()
+    known = {d.key for d in current.degrees if d.key}
+    added = []
+    for degree in degrees:
+        if degree.key is None or degree.key not in known:
+            added.append(degree)
+            if degree.key:
+                known.add(degree.key)
+    return current.model_copy(update={"degrees": current.degrees + tuple(added)})
 
 
 DEFAULT_RULE = AlumniRule(any_of=(Criterion(kind="degree_awarded"),))

@@ -81,7 +81,8 @@ class Registration(_Value):
 
 
 class Person(_Value):
-    """A contact, reduced to what matching and the decision need."""
+    """A contact, reduced to what matching and the decision need (``degrees``: the
+    degrees recorded for the person, described, for the decision's evidence)."""
 
     id: str
     national_id: str | None = None
@@ -90,3 +91,4 @@ class Person(_Value):
     first_name: str | None = None
     last_name: str | None = None
     no_communication: bool = False
+    degrees: tuple[str, ...] = ()

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from plugins.core.schema_map import ContactMap, RegistrationMap, SchemaMap
+from plugins.core.schema_map import ContactMap, DegreeMap, RegistrationMap, SchemaMap
+from plugins.dataverse import odata
+from plugins.dataverse.odata import Expand
 from plugins.identity import Country, normalise_email, parse_national_id
 
 from .model import Person, Registration, Status
@@ -77,7 +79,8 @@ def contact_columns(c: ContactMap) -> list[str]:
     return [
         c.id, c.first_name, c.last_name, *c.emails, c.phone, c.national_id, c.categories,
         c.no_communication, c.topics, c.channels, c.consent_version, c.consent_on,
-        c.consent_source, c.email_key,
+        c.consent_source, c.email_key, c.student_ref, c.study_programmes, c.first_study_year,
+        c.last_study_year, c.study_credits,
     ]
 
 
@@ -131,8 +134,26 @@ def contact_record(
         first_name=_text(row.get(c.first_name)),
         last_name=_text(row.get(c.last_name)),
         no_communication=bool(row.get(c.no_communication)),
+        degrees=recorded_degrees(row.get(schema.degree.person_degrees_nav) or [], schema.degree),
     )
     return ContactRecord(person=person, row=row, etag=row.get(ETAG), registrations=registrations)
+
+
+def degrees_expand(d: DegreeMap) -> Expand:
+    """The contact's recorded degrees (not removed), as an ``$expand`` of the contact."""
+    return Expand(
+        d.person_degrees_nav,
+        select=[d.name, d.issued_on],
+        filter=odata.ne(d.removed, True),
+    )
+
+
+def recorded_degrees(rows: list[Mapping[str, Any]], d: DegreeMap) -> tuple[str, ...]:
+    """The degrees expanded under a contact, described: title and date issued."""
+    return tuple(
+        f"{row.get(d.name) or 'degree'} ({row.get(d.issued_on) or 'date unknown'})"
+        for row in rows
+    )
 
 
 def linked_registrations(

@@ -4,10 +4,11 @@ The institution names one student register (Ladok or FS: studies, for the alumni
 one population register (Navet, SPAR or Folkeregisteret: name, address, protection) in
 :class:`~plugins.core.settings.RegistrationSettings`; either may be ``none``. Both are asked
 by canonical identity number. The answer says whether any of them knows the person, which
-ones did, the study facts, and the person to create the contact from: the population
-register's view when it has one (it is the authority on names and addresses), else the
-student register's, never with an address when either register marks the identity as
-protected.
+ones did, the study facts (and the student register's own record of the person, whose id
+finds the degrees recorded from its event feed), and the person to create the contact
+from: the population register's view when it has one (it is the authority on names and
+addresses), else the student register's, never with an address when either register
+marks the identity as protected.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class RegistryFacts(BaseModel):
     source: str | None = None
     study: StudyFacts | None = None
     person: RegistryPerson | None = None
+    student: RegistryPerson | None = None
 
 
 class Registries:
@@ -89,6 +91,7 @@ class Registries:
             source=", ".join(p.source.value for p in found),
             study=student.study if student else None,
             person=_protected_as_strictly(found[-1], found),
+            student=student,
         )
 
 

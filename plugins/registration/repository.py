@@ -34,7 +34,9 @@ from plugins.dataverse.errors import (
     TransientError,
     TransportError,
 )
+from plugins.degrees.repository import DegreeTable
 from plugins.identity import Country
+from plugins.registries.models import Degree
 
 from .errors import RegistrationGone, StaleWrite, TransientFailure
 from .model import Status
@@ -44,6 +46,7 @@ from .records import (
     TaskRecord,
     contact_columns,
     contact_record,
+    degrees_expand,
     linked_registrations,
     lookup_property,
     registration_columns,
@@ -161,6 +164,11 @@ class RegistrationRepository:
             )
             return [str(row[m.id]).lower() for row in rows]
 
+    def recorded_degrees(self, source: str, student_ref: str) -> list[Degree]:
+        """The degrees the degree table holds for a student of register ``source``."""
+        with _translated():
+            return DegreeTable(self.client, self.schema.degree).for_student(source, student_ref)
+
     def apply(self, batch: BatchRequest) -> list[BatchPartResult]:
         """Send one change set; :class:`StaleWrite` when Dataverse refused it (412/404)."""
         with _translated():
@@ -211,7 +219,7 @@ class RegistrationRepository:
             (odata.Expand(m.person_registrations_nav, select=[m.id, m.status]),)
             if lookup.with_registrations
             else ()
-        )
+        ) + (degrees_expand(self.schema.degree),)
         return _collection(
             c.entity_set, select=contact_columns(c), filter=odata.or_(*clauses), expand=expand
         )

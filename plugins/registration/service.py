@@ -8,7 +8,9 @@ of the same event, or another registration of the same new person, got there fir
 means "re-read and decide again", at most ``max_attempts`` times.
 
 Dataverse round trips per registration: one read and one change set (two), plus one read
-when the event carried no usable values (trimmed) or values the registration no longer has.
+when the event carried no usable values (trimmed) or values the registration no longer has,
+and one read of the degrees recorded for a new person the student register knows when the
+alumni rule asks for a degree and does not hold without them.
 Registry look-ups are not Dataverse round trips.
 
 The ports are injected: the client, the registries and the clock, so tests pass fakes or
@@ -34,9 +36,10 @@ from plugins.core.settings import RegistrationSettings
 from plugins.dataverse.client import DataverseClient
 from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
+from plugins.registries.models import RegistryPerson, StudyFacts
 
-from .decision import Decision, Facts, decide, decide_admin
-from .eligibility import evaluate
+from .decision import Decision, Eligibility, Facts, PersonAction, decide, decide_admin
+from .eligibility import evaluate, with_degrees
 from .errors import RegistrationGone, StaleWrite, TransientFailure
 from .matching import MatchKind, match_person
 from .model import Kind, Registration, Status
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 Result = Literal["decided", "unchanged", "skipped", "gone", "ignored", "failed"]
+_ALUMNUS_STATUSES = (Status.APPROVED_ALUMNUS, Status.APPROVED_REGISTERED_ALUMNUS)
 
 
 def utc_now() -> datetime:
@@ -226,6 +230,7 @@ class RegistrationService:
             national_id=checked.national_id,
             person=matched,
             registry_person=registry.person,
+            student=registry.student or self._refreshed_student(decision, checked.national_id),
         )
         plan = plan_decision(decision, subject, self._write_options(now))
         if plan is not None:
@@ -259,12 +264,10 @@ class RegistrationService:
             registry = self.registries.ask(checked.national_id)
         except RegistryError as exc:
             raise TransientFailure(f"registry: {exc}") from exc
-        eligibility = evaluate(
-            self.settings.alumni_rule,
-            registry.study,
-            self_declared=registration.self_declared_alumnus,
-            today=now.date(),
-        )
+        eligibility, study = self._eligibility(registration, registry, now)
+        if registry.student is not None:
+            student = registry.student.model_copy(update={"study": study})
+            registry = registry.model_copy(update={"student": student})
         facts = Facts(
             registration=registration,
             match=match,
@@ -273,6 +276,50 @@ class RegistrationService:
             eligibility=eligibility,
         )
         return facts, registry
+
+    def _eligibility(
+        self, registration: Registration, registry: RegistryFacts, now: datetime
+    ) -> tuple[Eligibility, StudyFacts | None]:
+        """The alumni rule on the registers' facts, and the facts; when the rule does not
+        hold and asks for a degree, again with the degrees recorded for the student from the
+        register's event feed (one more Dataverse round trip, only then)."""
+        rule = self.settings.alumni_rule
+        declared = registration.self_declared_alumnus
+        eligibility = evaluate(rule, registry.study, self_declared=declared, today=now.date())
+        student = registry.student
+        if (
+            eligibility.eligible
+            or student is None
+            or student.registry_ref is None
+            or not rule.uses("degree_awarded")
+        ):
+            return eligibility, registry.study
+        recorded = self.repository.recorded_degrees(student.source.value, student.registry_ref)
+        if not recorded:
+            return eligibility, registry.study
+        study = with_degrees(registry.study, recorded)
+        return evaluate(rule, study, self_declared=declared, today=now.date()), study
+
+    def _refreshed_student(
+        self, decision: Decision, national_id: str | None
+    ) -> RegistryPerson | None:
+        """The student register's view of a matched alumnus, when study information is to be
+        refreshed (``refresh_study``); None otherwise or when the register fails (the
+        approval does not wait for it: the next registration refreshes)."""
+        student_registry = self.registries.student
+        if (
+            not self.settings.refresh_study
+            or student_registry is None
+            or national_id is None
+            or decision.person is not PersonAction.UPDATE
+            or decision.status not in _ALUMNUS_STATUSES
+        ):
+            return None
+        try:
+            return student_registry.lookup(national_id)
+        except RegistryError as exc:
+            log.warning("registration: study information not refreshed: %s", exc)
+            return None
 
     def _follow_up(self, registration_id: str, attempt: int) -> Outcome:
         read = self.repository.read_for_admin(registration_id)

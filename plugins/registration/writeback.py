@@ -48,6 +48,7 @@ from .records import (
     choice_text,
     parse_datetime,
 )
+from .study import degree_rows, study_columns
 
 EXPLANATION_LIMIT = 4000
 EVIDENCE_LIMIT = 100_000
@@ -76,6 +77,7 @@ class Subject:
     national_id: str | None = None
     person: ContactRecord | None = None
     registry_person: RegistryPerson | None = None
+    student: RegistryPerson | None = None
 
 
 def plan_decision(
@@ -87,6 +89,8 @@ def plan_decision(
     batch = BatchRequest()
     changes = batch.changeset()
     person = _write_person(changes, decision, subject, options)
+    if person is not None and decision.person in (*CREATES, PersonAction.UPDATE):
+        _write_degrees(changes, person, subject, options)
     registration = subject.record.registration
     m = options.schema.registration
     changes.update(
@@ -241,7 +245,23 @@ def _new_person(decision: Decision, subject: Subject, options: WriteOptions) -> 
         body[c.no_communication] = True
     if subject.registry_person is not None:
         body.update(enrichment_patch(subject.registry_person, {}, options.now, c))
+    body.update(study_columns(subject.student, c))
     return {column: value for column, value in body.items() if value is not None}
+
+
+def _write_degrees(
+    changes: ChangeSet, person: ContentRef | str, subject: Subject, options: WriteOptions
+) -> None:
+    """The student's degrees into the degree table, linked to the person."""
+    d = options.schema.degree
+    target = person.bind if isinstance(person, ContentRef) else odata.bind(
+        options.schema.contact.entity_set, person
+    )
+    for key, values in degree_rows(subject.student, d):
+        changes.upsert(
+            odata.entity_path(d.entity_set, {d.key: key}),
+            {**values, f"{d.person_nav}@odata.bind": target},
+        )
 
 
 def _person_differences(
@@ -257,6 +277,8 @@ def _person_differences(
     if decision.stop_communication and not row.get(c.no_communication):
         changes[c.no_communication] = True
     registration = subject.record.registration
+    # Study facts come from the student register, not from the registrant: no proof needed.
+    changes.update(_differing(row, study_columns(subject.student, c), c))
     if registration.kind is Kind.REGISTRATION and decision.apply_details:
         changes.update(offered_changes(registration, subject, options))
     return changes

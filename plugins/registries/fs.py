@@ -10,8 +10,9 @@ look-up is three GETs:
    (``fodselsnummer``, ``fodselsdato``, ``navn{fornavn,etternavn}``, ``erDod``,
    ``privatEpost``, ``institusjonsEpost``, ``mobilTelefon``);
 3. ``studenter?person.personlopenummer=`` -> ``items[]`` of the student at the institution:
-   ``oppnaddKvalifikasjon[]`` (degrees), ``programStudieretter[]`` (programmes and study-right
-   periods), ``resultaterV2[]`` (credits: ``gjeldendeVekting.verdi`` of passed results).
+   ``oppnaddKvalifikasjon[]`` (degrees, their credits in ``vekting.verdi``),
+   ``programStudieretter[]`` (programmes and study-right periods), ``resultaterV2[]``
+   (credits: ``gjeldendeVekting.verdi`` of passed results).
 
 Calls 2 and 3 carry the field names of FS's person profile and student types as the
 reference lists them; FS's own REST docs were not read. FS has no address-protection flag
@@ -135,6 +136,7 @@ def _degree(achieved: dict[str, Any]) -> Degree:
         awarded_on=date_or_none(achieved.get("datoOppnadd")),
         programme=text_or_none(programme.get("kode")),
         level=text_or_none(qualification.get("studieniva")),
+        credits=decimal_or_none((achieved.get("vekting") or {}).get("verdi")),
     )
 
 

@@ -15,9 +15,12 @@ in ``Accept``. One look-up is five GETs, all relative to the API root:
 
 Calls 1, 2 and 4 follow clients seen in the reference; the response shapes of 3 and 5 are
 the reference's field names arranged like 4 (Ladok's own docs need a login), so check them
-against your Ladok release. Issued degrees are not read: the reference found no working
-endpoint for them. ``Skyddsstatus`` is read as protected when non-empty, unprotected when
-empty and unknown when missing. Ladok may answer an expired session with an HTML login page
+against your Ladok release. Issued degrees have no per-student path in any public source, so
+they are read only when the institution configures one (``degree_path``, answered as
+``UtfardatBevisLista`` in Ladok's examen XML schema, see :mod:`.ladok_xml`); otherwise they
+come from Ladok's event feed (:mod:`.ladok_feed`) into the degree table.
+``Skyddsstatus`` is read as protected when non-empty, unprotected when empty and unknown
+when missing. Ladok may answer an expired session with an HTML login page
 and HTTP 200; that is reported as a malformed response, never parsed.
 """
 
@@ -31,10 +34,12 @@ from plugins.core.settings import RegistrySettings
 from plugins.identity import Country
 
 from .errors import MalformedResponse, reading
-from .http import RegistryHttp, build_session, json_body
+from .http import RegistryHttp, build_session, json_body, xml_body
+from .ladok_xml import issued_degrees
 from .models import (
     Address,
     AddressKind,
+    Degree,
     Enrolment,
     Programme,
     ProtectionLevel,
@@ -48,6 +53,7 @@ from .values import date_or_none, decimal_or_none, name_in, text_or_none
 STUDENTINFO = "application/vnd.ladok-studentinformation+json"
 STUDIEDELTAGANDE = "application/vnd.ladok-studiedeltagande+json"
 RESULTAT = "application/vnd.ladok-resultat+json"
+EXAMEN_XML = "application/vnd.ladok-examen+xml"
 _ADDRESS_KINDS = {"FOLKBOKFORINGSADRESS": AddressKind.REGISTERED, "POSTADRESS": AddressKind.POSTAL}
 
 
@@ -57,9 +63,10 @@ class LadokAdapter(OnePersonPerCall):
     name = RegistryName.LADOK
     country = Country.SE
 
-    def __init__(self, http: RegistryHttp, base_url: str) -> None:
+    def __init__(self, http: RegistryHttp, base_url: str, degree_path: str = "") -> None:
         super().__init__(http)
         self._base_url = base_url.rstrip("/")
+        self._degree_path = degree_path.strip("/")
 
     @classmethod
     def from_settings(
@@ -70,7 +77,9 @@ class LadokAdapter(OnePersonPerCall):
             ca_bundle=settings.ca_bundle,
             headers=settings.extra_headers,
         )
-        return cls(RegistryHttp(cls.name, session, policy), settings.base_url)
+        return cls(
+            RegistryHttp(cls.name, session, policy), settings.base_url, settings.degree_path
+        )
 
     def _lookup(self, national_id: str) -> RegistryPerson | None:
         found = self._get(
@@ -93,10 +102,30 @@ class LadokAdapter(OnePersonPerCall):
             STUDIEDELTAGANDE,
         )
         results = self._get(f"resultat/resultat/student/{uid}", RESULTAT)
+        degrees = self._degrees(uid)
         with reading(self.name, "student record"):
-            return _person(
+            person = _person(
                 national_id, student, contact or {}, structure or {}, courses or {}, results or {}
             )
+        if not degrees or person.study is None:
+            return person
+        study = person.study.model_copy(update={"degrees": tuple(degrees)})
+        return person.model_copy(update={"study": study})
+
+    def _degrees(self, uid: str) -> list[Degree]:
+        """The student's issued degrees through the configured path (none without one)."""
+        if not self._degree_path:
+            return []
+        response = self.http.request(
+            "GET",
+            f"{self._base_url}/{self._degree_path.replace('{uid}', uid)}",
+            headers={"Accept": EXAMEN_XML},
+        )
+        if response is None:
+            return []
+        listing = xml_body(self.name, response)
+        with reading(self.name, "issued degrees"):
+            return issued_degrees(listing)
 
     def _get(self, path: str, media_type: str, params: dict[str, str] | None = None) -> Any | None:
         response = self.http.request(

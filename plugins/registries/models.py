@@ -63,13 +63,25 @@ class Address(_Frozen):
 
 
 class Degree(_Frozen):
-    """A degree or qualification awarded."""
+    """A degree or qualification awarded.
+
+    ``title`` is the title in the register's first language (Swedish, Norwegian), else
+    English; ``key`` the register's own id of the certificate (Ladok ``UtfardatBevisUID``);
+    ``national_type`` the national degree type (Ladok: its UID, the register's own list of
+    types has no documented path); ``institution`` the issuing institution's id.
+    """
 
     title: str
     code: str | None = None
     awarded_on: date | None = None
     programme: str | None = None
     level: str | None = None
+    key: str | None = None
+    title_en: str | None = None
+    national_type: str | None = None
+    credits: Decimal | None = None
+    completed_on: date | None = None
+    institution: str | None = None
 
 
 class Programme(_Frozen):

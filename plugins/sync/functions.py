@@ -1,4 +1,5 @@
-"""The sync timers: register upkeep, new graduates and the lifecycle run, nightly (UTC).
+"""The sync timers: register upkeep, new graduates and the lifecycle run, nightly (UTC), and
+the Ladok degree feed, hourly.
 
 Each timer runs one job of :class:`~plugins.sync.jobs.SyncJobs` (the job logs what it did);
 a job not enabled in settings does nothing. A failure raises, so the run shows as failed in
@@ -20,6 +21,7 @@ from .jobs import SyncJobs
 UPKEEP_SCHEDULE = "0 0 1 * * *"
 GRADUATES_SCHEDULE = "0 30 1 * * *"
 LIFECYCLE_SCHEDULE = "0 0 4 * * *"
+DEGREE_FEED_SCHEDULE = "0 10 * * * *"
 
 blueprint = func.Blueprint()
 
@@ -36,6 +38,13 @@ def sync_new_graduates(timer: func.TimerRequest) -> None:
     """Make graduated students alumni."""
     with SyncJobs(load_plugin("sync")) as jobs:
         jobs.graduates(datetime.now(UTC))
+
+
+@blueprint.timer_trigger(arg_name="timer", schedule=DEGREE_FEED_SCHEDULE, use_monitor=True)
+def sync_degree_feed(timer: func.TimerRequest) -> None:
+    """Record the degrees Ladok issued since the last run and make the graduates alumni."""
+    with SyncJobs(load_plugin("sync")) as jobs:
+        jobs.degree_feed(datetime.now(UTC))
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule=LIFECYCLE_SCHEDULE, use_monitor=True)

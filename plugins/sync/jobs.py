@@ -1,4 +1,4 @@
-"""The three sync jobs built from settings, for the timers (and the admin CLI), and the
+"""The sync jobs built from settings, for the timers (and the admin CLI), and the
 event-started lifecycle messages for the event triggers.
 
 :class:`SyncJobs` opens one Dataverse client (and the registry adapter or Service Bus sender
@@ -15,10 +15,12 @@ from types import TracebackType
 from plugins.core.settings import Settings
 from plugins.dataverse.client import DataverseClient
 from plugins.registries.factory import build_adapters
+from plugins.registries.ladok_feed import LadokFeedReader
 from plugins.registries.models import RegistryName
 from plugins.registries.protocol import RegistryAdapter
 from plugins.servicebus.sender import TopicSender
 
+from .degree_feed import DegreeFeed, DegreeFeedReport
 from .delivery import Delivery, EmailDelivery, TopicDelivery
 from .follow_ups import FollowUps
 from .graduates import GraduatesReport, NewGraduates
@@ -83,6 +85,22 @@ class SyncJobs:
             ).run(now)
         finally:
             registry.close()
+
+    def degree_feed(self, now: datetime) -> DegreeFeedReport | None:
+        """The Ladok degree feed, when enabled."""
+        feed = self.settings.sync.degree_feed
+        if not feed.enabled:
+            return None
+        registries = self.settings.registries
+        if not registries.ladok.enabled:
+            raise ConfigurationError("the degree feed reads Ladok: REGISTRIES__LADOK__ENABLED")
+        reader = LadokFeedReader.from_settings(registries.ladok, registries.http)
+        try:
+            return DegreeFeed(
+                self.client, self.settings.schema_map, reader, feed, self._key
+            ).run(now)
+        finally:
+            reader.close()
 
     def lifecycle(self, now: datetime) -> LifecycleReport | None:
         """The lifecycle run, when enabled."""

@@ -35,6 +35,7 @@ from ..host import LocalHost
 from ..local_settings import registry_settings
 from ..product_settings import dataverse_settings, dataverse_values, servicebus_connection_string
 from ..webapi.context import API_PATH
+from .degrees import degree_feed_part
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "mp-registration-events"
@@ -260,7 +261,7 @@ def run_demo() -> int:
                     "(requests: all runs of that registration)",
                 )
                 _summary(demo)
-                all_good = checked and decided
+                all_good = degree_feed_part(demo) and checked and decided
     print()
     print("every status as seed 001 prescribes" if all_good else "SOME STATUSES ARE WRONG")
     return 0 if all_good else 1

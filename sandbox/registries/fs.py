@@ -101,6 +101,10 @@ def _student(person: SeedPerson) -> dict[str, Any]:
                     "vitnemalsgivende": True,
                 },
                 "studieprogram": {"kode": d.programme} if d.programme else None,
+                "vekting": (
+                    None if d.credits is None
+                    else {"verdi": str(d.credits), "vektingstype": "SP"}
+                ),
             }
             for d in person.degrees
         ],

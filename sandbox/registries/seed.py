@@ -2,9 +2,10 @@
 
 Each registry holds people keyed by the national identity number that registry uses, in
 canonical form (Sweden: 12 digits for Ladok, Navet, SPAR; Norway: 11 digits for FS and
-Folkeregisteret). Every registry reads the same person fields; fields a registry does not
-have are ignored by its emulator (FS has no protection flag, Ladok and FS no emigration,
-only Ladok and FS have studies). Unknown fields are errors, so typos fail loudly::
+Folkeregisteret). Every registry reads the same person fields, but a field a registry's
+emulator does not serve is an error, never ignored (FS has no protection flag and no
+addresses, Ladok and FS no emigration, only Ladok and FS have studies; :data:`SUPPORTED`
+lists each emulator's fields). Unknown fields are errors too, so typos fail loudly::
 
     "registries": {
       "navet": {
@@ -43,7 +44,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from plugins.identity import Country, parse_national_id
 
@@ -81,11 +82,17 @@ class SeedCourse(_Seed):
 
 
 class SeedDegree(_Seed):
+    """A degree awarded; Ladok also publishes it in its event feed (``UtfardatBevisEvent``)."""
+
     code: str
     title: str
+    title_en: str | None = None
     awarded_on: date | None = None
+    completed_on: date | None = None
     programme: str | None = None
     level: str | None = None
+    credits: Decimal | None = None
+    national_type: str | None = None
 
 
 class SeedPerson(_Seed):
@@ -111,6 +118,45 @@ class SeedClient(_Seed):
 
     public_key_pem: str
     scopes: tuple[str, ...] = ()
+
+
+_NAMES = frozenset({"first_name", "last_name", "birth_date", "registry_ref"})
+_POPULATION = _NAMES | {"middle_name", "protection", "deceased_on", "emigrated_on", "addresses"}
+_STUDIES = frozenset({"email", "phone", "sex", "deceased_on", "programmes", "courses", "degrees"})
+# What each emulator serves of a person (and of their programmes, courses and degrees).
+SUPPORTED: dict[str, dict[str, frozenset[str]]] = {
+    "navet": {"person": _POPULATION},
+    "spar": {"person": _POPULATION | {"sex"}},
+    "folkeregisteret": {"person": _POPULATION},
+    "ladok": {
+        "person": _NAMES | _STUDIES | {"protection", "addresses"},
+        "programmes": frozenset({"code", "name", "start", "end"}),
+        "courses": frozenset({"code", "name", "credits", "start", "end", "passed_on"}),
+        "degrees": frozenset({"code", "title", "title_en", "awarded_on", "completed_on",
+                              "credits", "national_type"}),
+    },
+    "fs": {
+        "person": _NAMES | _STUDIES,
+        "programmes": frozenset({"code", "name", "start", "end", "status"}),
+        "courses": frozenset({"code", "name", "credits", "passed_on"}),
+        "degrees": frozenset({"code", "title", "awarded_on", "programme", "level", "credits"}),
+    },
+}
+
+
+def unsupported(registry: str, people: dict[str, SeedPerson]) -> list[str]:
+    """What a seed gives ``registry``'s people that its emulator does not serve."""
+    served = SUPPORTED[registry]
+    found: set[str] = set()
+    for person in people.values():
+        found |= {f for f in person.model_fields_set if f not in served["person"]}
+        for part in ("programmes", "courses", "degrees"):
+            for item in getattr(person, part):
+                found |= {
+                    f"{part}.{f}" for f in item.model_fields_set
+                    if f not in served.get(part, frozenset())
+                }
+    return sorted(found)
 
 
 def _keyed(people: dict[str, SeedPerson], country: Country) -> dict[str, SeedPerson]:
@@ -140,6 +186,19 @@ class RegistriesSeed(_Seed):
     @classmethod
     def _norwegian_keys(cls, people: dict[str, SeedPerson]) -> dict[str, SeedPerson]:
         return _keyed(people, Country.NO)
+
+    @model_validator(mode="after")
+    def _served(self) -> RegistriesSeed:
+        problems = [
+            f"{registry}: {', '.join(fields)}"
+            for registry in SUPPORTED
+            if (fields := unsupported(registry, getattr(self, registry)))
+        ]
+        if problems:
+            raise ValueError(
+                "the seed gives what these emulators do not serve: " + "; ".join(problems)
+            )
+        return self
 
 
 def birth_date_of(national_id: str, person: SeedPerson, country: Country) -> date | None:

@@ -75,11 +75,36 @@ def test_upkeep_timer_refreshes_from_navet(
     assert date.fromisoformat(row["mp_lastenrichedon"][:10]) == datetime.now(UTC).date()
 
 
+def test_degree_feed_timer_records_ladoks_degrees_and_makes_alumni(
+    https_sandbox: Sandbox,
+    client: DataverseClient,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    degree = {"code": "K1DAT", "title": "Teknologie kandidatexamen", "awarded_on": "2024-06-14"}
+    https_sandbox.registries.load_seed({"ladok": {PERSONNUMMER: {"degrees": [degree]}}})
+    ladok = https_sandbox.registries.client_settings(tmp_path / "k.pem").ladok
+    ladok_values = {**ladok.model_dump(mode="json"), "ca_bundle": str(https_sandbox.ca_file)}
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("REGISTRIES", json.dumps({"ladok": ladok_values}))
+    monkeypatch.setenv("SYNC__DEGREE_FEED__ENABLED", "true")
+    person = add_contact(client, mp_nationalid=PERSONNUMMER, mp_personcategories="100000002")
+    functions.sync_degree_feed(TimerRequest(past_due=False))
+    functions.sync_degree_feed(TimerRequest(past_due=True))
+    [recorded] = rows(client, "mp_degrees", select=("mp_titlesv", "_mp_personid_value"))
+    assert (recorded["mp_titlesv"], recorded["_mp_personid_value"]) == (
+        "Teknologie kandidatexamen", person)
+    row = client.get("contacts", person, select=("mp_personcategories",))
+    assert row is not None and row["mp_personcategories"] == "100000000,100000002"
+
+
 def test_disabled_jobs_do_nothing(client: DataverseClient) -> None:
     person = add_contact(client, mp_nationalid=PERSONNUMMER)
     add_membership(client, person, datetime.now(UTC).date(), None)
     functions.sync_register_upkeep(TimerRequest(past_due=False))
     functions.sync_new_graduates(TimerRequest(past_due=False))
+    functions.sync_degree_feed(TimerRequest(past_due=False))
     functions.sync_lifecycle(TimerRequest(past_due=False))
     assert rows(client, "mp_lifecycleevents", select=("mp_key",)) == []
     assert rows(client, "mp_checkpoints", select=("mp_name",)) == []

@@ -106,11 +106,36 @@ NORWEGIANS = {
     NO_PROTECTED: {**TEST, "first_name": "Skjult", "protection": "protected"},
     NO_DECEASED: {**TEST, "first_name": "Død", "deceased_on": "2021-03-04"},
 }
+
+
+def without(person: dict[str, Any], *fields: str) -> dict[str, Any]:
+    """``person`` without what one emulator does not serve (giving it would be an error)."""
+    return {k: v for k, v in person.items() if k not in fields}
+
+
+# Ladok has no emigration, no programme status and no programme or level on a degree; FS no
+# protection flag, no addresses and no course periods.
+LADOK_STUDIES = {
+    **STUDIES,
+    "programmes": [without(p, "status") for p in STUDIES["programmes"]],
+    "degrees": [without(d, "programme", "level") for d in STUDIES["degrees"]],
+}
+FS_STUDIES = {
+    **STUDIES,
+    "courses": [without(c, "start", "end") for c in STUDIES["courses"]],
+    "degrees": [{**d, "credits": "120"} for d in STUDIES["degrees"]],
+}
 SEED = {
-    "ladok": {**SWEDES, SE_ORDINARY: {**TEST, **STUDIES}},
+    "ladok": {
+        **{n: without(p, "emigrated_on") for n, p in SWEDES.items()},
+        SE_ORDINARY: {**TEST, **LADOK_STUDIES},
+    },
     "navet": SWEDES,
     "spar": SWEDES,
-    "fs": {**NORWEGIANS, NO_ORDINARY: {**NORWEGIANS[NO_ORDINARY], **STUDIES}},
+    "fs": {
+        **{n: without(p, "protection", "addresses") for n, p in NORWEGIANS.items()},
+        NO_ORDINARY: {**without(NORWEGIANS[NO_ORDINARY], "addresses"), **FS_STUDIES},
+    },
     "folkeregisteret": NORWEGIANS,
 }
 FAST = RegistrySettings.Http(
@@ -315,10 +340,11 @@ def test_fs_person_with_qualifications_programmes_and_credits(
     assert person.addresses == ()
     assert person.study is not None
     degree = person.study.degrees[0]
-    assert (degree.title, degree.awarded_on, degree.level) == (
+    assert (degree.title, degree.awarded_on, degree.level, degree.credits) == (
         "Master i matematikk",
         date(2020, 6, 20),
         "MASTER",
+        120,
     )
     assert [(p.code, p.status, p.end) for p in person.study.programmes] == [
         ("TCOMK", "AKTIV", date(2020, 6, 7))

@@ -1,0 +1,1 @@
+"""Degrees recorded on people: the degree table, its rows and its reads and writes."""
