@@ -38,6 +38,9 @@ class RegistrationMap(_Map):
     reason: str = "mp_reason"
     explanation: str = "mp_explanation"
     evidence: str = "mp_evidence"
+    evidence_text: str = Field(
+        default="mp_evidencetext", description="the evidence as readable lines for the office"
+    )
     processed_on: str = "mp_processedon"
     topics: str = "mp_topics"
     channels: str = "mp_channels"
@@ -314,6 +317,15 @@ class TemplateMap(_Map):
     body: str = "body"
 
 
+class TeamMap(_Map):
+    """Teams (Dataverse's ``team`` table): the review team is found by its name."""
+
+    table: str = "team"
+    entity_set: str = "teams"
+    id: str = "teamid"
+    name: str = "name"
+
+
 class SchemaMap(_Map):
     """Every table, column and choice value the product uses."""
 
@@ -328,3 +340,4 @@ class SchemaMap(_Map):
     template: TemplateMap = TemplateMap()
     email: EmailMap = EmailMap()
     selfservice_link: SelfServiceLinkMap = SelfServiceLinkMap()
+    team: TeamMap = TeamMap()

@@ -11,7 +11,7 @@ The full table, case by case:
 situation                                  status                       person / task
 =========================================  ===========================  =====================
 registration no longer Received            (unchanged)                  nothing
-required field missing / invalid value     NotApproved                  nothing else written
+required field missing / invalid value     NotApproved                  review task only
 match conflict                             NotApproved                  review task
 matched, has Registered alumnus            ApprovedRegisteredAlumnus    details updated
 matched, has Alumnus                       ApprovedAlumnus              + Registered alumnus
@@ -67,6 +67,9 @@ class RegistryAnswer(StrEnum):
     """What the registries said about an unmatched person."""
 
     NOT_ASKED = "not-asked"
+    """No identity number was given, so there was nothing to ask by."""
+    NOT_CONFIGURED = "not-configured"
+    """The institution has configured no registry to ask."""
     NOT_FOUND = "not-found"
     FOUND = "found"
 
@@ -129,6 +132,12 @@ class Decision(BaseModel):
         return self.status is not None or self.task is not TaskAction.NONE
 
 
+_WHY_NOT_KNOWN = {
+    RegistryAnswer.NOT_ASKED: " (no identity number was given)",
+    RegistryAnswer.NOT_CONFIGURED: " (no registry is configured to ask)",
+}
+
+
 def _label(status: Status) -> str:
     return f"{status.value} ({SWEDISH_NAMES[status]})"
 
@@ -150,6 +159,7 @@ def decide(facts: Facts) -> Decision:
             + "; ".join(facts.problems)
             + ". It waits for manual review; nothing else was changed.",
             evidence={"problems": list(facts.problems)},
+            task=TaskAction.OPEN,
         )
     match = facts.match
     if match is None:
@@ -277,8 +287,7 @@ def _unmatched(facts: Facts) -> Decision:
         reason=Reason.UNKNOWN_TO_REGISTRIES,
         explanation=(
             "No existing person matched and no registry knows the person"
-            + (" (no identity number was given)" if facts.registry is RegistryAnswer.NOT_ASKED
-               else "")
+            + _WHY_NOT_KNOWN.get(facts.registry, "")
             + f": {_label(Status.NOT_APPROVED)}; the person was created from the form and waits "
             "for manual review."
         ),

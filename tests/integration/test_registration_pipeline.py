@@ -274,9 +274,23 @@ def test_bad_input_gets_not_approved_with_the_reason_and_nothing_else(
     assert (row["mp_status"], row["mp_reason"]) == (NOT_APPROVED, "invalid-registration")
     assert problem in row["mp_explanation"]
     assert row["_mp_personid_value"] is None
-    assert env.tasks(registration_id) == []
+    [task] = env.tasks(registration_id)
+    assert task["_ownerid_value"] == env.team_id and task["statecode"] == 0
+    assert problem in task["description"]
     assert len(env.query("contacts?$select=contactid")) == before
     assert env.round_trips(correlation_id) <= 2
+
+
+def test_an_invalid_registration_approved_by_hand_closes_its_task(env: PipelineEnv) -> None:
+    registration_id, _ = register(env, **form(None, "invalid.approved@example.org",
+                                              mp_firstname=None))
+    assert env.dv.patch(f"mp_registrations({registration_id})",
+                        json={"mp_status": MANUALLY}).status_code == 204
+    env.settle()
+    row = env.registration(registration_id)
+    assert (row["mp_status"], row["mp_reason"]) == (MANUALLY, "approved-manually")
+    [task] = env.tasks(registration_id)
+    assert (task["statecode"], task["statuscode"]) == (1, 5)
 
 
 # ------------------------------------------------------------------ unregistration
