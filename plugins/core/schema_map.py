@@ -41,6 +41,11 @@ class RegistrationMap(_Map):
     evidence_text: str = Field(
         default="mp_evidencetext", description="the evidence as readable lines for the office"
     )
+    office_decision: str = Field(
+        default="mp_officedecision",
+        description="the office's decision (ApprovedManually or Denied; same choice numbers "
+        "as the status), which the pipeline turns into the status",
+    )
     processed_on: str = "mp_processedon"
     topics: str = "mp_topics"
     channels: str = "mp_channels"

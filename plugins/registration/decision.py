@@ -347,8 +347,20 @@ def _unregistration(reg: Registration, match: Match) -> Decision:
     )
 
 
+OFFICE_DECISIONS = frozenset({Status.APPROVED_MANUALLY, Status.DENIED})
+"""The two statuses an administrator may give, in the status or in the decision column."""
+
+
 def decide_admin(registration: Registration, person: Person | None) -> Decision:
-    """Follow up an administrator's decision on a registration in manual review."""
+    """Follow up an administrator's decision on a registration in manual review.
+
+    The decision is the status the administrator set, or, on a registration still
+    ``NotApproved``, the office's decision column: then the status is written too.
+    """
+    chosen = registration.office_decision
+    if registration.status is Status.NOT_APPROVED and chosen in OFFICE_DECISIONS:
+        decided = decide_admin(registration.model_copy(update={"status": chosen}), person)
+        return decided.model_copy(update={"status": chosen})
     if registration.status is Status.APPROVED_MANUALLY:
         needs = person is not None and Category.REGISTERED_ALUMNUS not in person.categories
         return Decision(

@@ -75,6 +75,8 @@ class Registration(_Value):
     consent_on: datetime | None = None
     person_id: str | None = None
     created_on: datetime | None = None
+    office_decision: Status | None = None
+    """What the alumni office chose in the decision column (ApprovedManually or Denied)."""
 
 
 class Person(_Value):

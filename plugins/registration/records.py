@@ -68,6 +68,7 @@ def registration_columns(m: RegistrationMap) -> list[str]:
         m.id, m.kind, m.first_name, m.last_name, m.email, m.national_id, m.phone,
         m.self_declared, m.terminate_membership, m.status, m.reason, m.topics, m.channels,
         m.consent_version, m.consent_on, lookup_property(m.person), m.created_on,
+        m.office_decision,
     ]
 
 
@@ -105,6 +106,7 @@ def registration_record(row: Mapping[str, Any], schema: SchemaMap) -> Registrati
         consent_on=parse_datetime(row.get(m.consent_on)),
         person_id=_guid(row.get(lookup_property(m.person))),
         created_on=parse_datetime(row.get(m.created_on)),
+        office_decision=m.status_of(row.get(m.office_decision)),
     )
     return RegistrationRecord(registration=registration, row=row, etag=row.get(ETAG))
 
