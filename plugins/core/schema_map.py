@@ -41,6 +41,10 @@ class RegistrationMap(_Map):
     evidence_text: str = Field(
         default="mp_evidencetext", description="the evidence as readable lines for the office"
     )
+    proposed_changes: str = Field(
+        default="mp_proposedchanges",
+        description="changes the person proposed, kept until their identity is proven",
+    )
     office_decision: str = Field(
         default="mp_officedecision",
         description="the office's decision (ApprovedManually or Denied; same choice numbers "

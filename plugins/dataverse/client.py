@@ -296,6 +296,17 @@ class DataverseClient:
         headers = {} if top is not None else {"Prefer": f"odata.maxpagesize={size}"}
         return self._pages(first, headers, top)
 
+    def related(
+        self, table: TableSpec, key: Key, navigation: str, *, select: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """The rows a collection-valued navigation property of one row lists
+        (``teams(<id>)/teamroles_association``), page by page."""
+        base = odata.entity_path(_entity_set(table), key)
+        first = odata.with_query(f"{base}/{odata.identifier(navigation)}",
+                                 odata.query_string(select=select))
+        return self._pages(first, {"Prefer": f"odata.maxpagesize={self.settings.page_size}"},
+                           None)
+
     def _pages(
         self, first: str, headers: Mapping[str, str], top: int | None
     ) -> Iterator[dict[str, Any]]:
