@@ -19,6 +19,7 @@ from plugins.admin.workspace.components import fixed_id
 from plugins.admin.workspace.formxml import form_id
 from plugins.admin.workspace.roles import product_roles
 from plugins.admin.workspace.views import view_id
+from plugins.cli import main
 from plugins.core.schema_map import SchemaMap
 from plugins.core.settings import RegistrationSettings
 from plugins.registration.service import RegistrationService
@@ -201,3 +202,20 @@ def test_fetchxml_the_sandbox_cannot_evaluate_is_refused_clearly(
     response = get(fresh, f"mp_registrations?fetchXml={quote(fetch)}")
     assert response.status_code == 400
     assert message in response.json()["error"]["message"]
+
+
+def test_status_checks_the_application_users_role(
+    fresh: Environment, capsys: pytest.CaptureFixture[str]  # noqa: F811
+) -> None:
+    assert fresh.run().code == 0
+    assert main(["status"]) == 0
+    assert "missing   role 'Member plugins integration' on the application user" in (
+        capsys.readouterr().out
+    )
+    user = fresh.sandbox.auth.application_user_id
+    fresh.client.associate("systemusers", user, "systemuserroles_association", "roles",
+                           fixed_id("role.integration"))
+    assert main(["status"]) == 0
+    assert "  role      the application user has 'Member plugins integration'" in (
+        capsys.readouterr().out
+    )
