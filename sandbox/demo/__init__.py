@@ -34,6 +34,7 @@ from ..config import SandboxConfig
 from ..host import LocalHost
 from ..product_settings import dataverse_settings, dataverse_values, servicebus_connection_string
 from ..webapi.context import API_PATH
+from .office import print_review_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "mp-registration-events"
@@ -263,6 +264,7 @@ def run_demo() -> int:
                     "(requests: all runs of that registration)",
                 )
                 _summary(demo)
+                print_review_queue(client, MAP)
                 all_good = checked and decided
     print()
     print("every status as seed 001 prescribes" if all_good else "SOME STATUSES ARE WRONG")
