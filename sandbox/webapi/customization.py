@@ -168,6 +168,15 @@ def _check_view(ctx: ApiContext, values: Mapping[str, Any]) -> None:
     if query.entity != table.logical_name:
         _refuse(f"fetchxml queries '{query.entity}', the view returns '{table.logical_name}'")
     grid = _xml(values.get("layoutxml"), "layoutxml", "grid")
+    # What the savedquery schema (Fetch.xsd) requires of a grid, its row and its cells.
+    missing = [a for a in ("name", "select", "preview", "icon", "object") if a not in grid.attrib]
+    if missing or not grid.get("object", "").isdigit():
+        _refuse(f"layoutxml: <grid> needs {', '.join(missing or ['an integer object'])}")
+    rows = grid.findall("row")
+    if len(rows) != 1 or not rows[0].get("name") or not rows[0].get("id"):
+        _refuse("layoutxml: <grid> needs exactly one <row> with name and id")
+    if not rows[0].findall("cell"):
+        _refuse("layoutxml: the <row> needs at least one <cell>")
     for cell in grid.iter("cell"):
         if cell.get("name") not in table.columns:
             _refuse(f"layoutxml: '{table.logical_name}' has no attribute '{cell.get('name')}'")

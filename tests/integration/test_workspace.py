@@ -219,3 +219,45 @@ def test_status_checks_the_application_users_role(
     assert "  role      the application user has 'Member plugins integration'" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize(
+    ("entity_set", "body", "message"),
+    [
+        ("systemforms", {"name": "f", "objecttypecode": "mp_registration", "type": 2,
+                         "formxml": '<form><tabs><tab><columns><column><sections><section>'
+                                    '<rows><row><cell><control id="x" classid="{1}" '
+                                    'datafieldname="mp_nope"/></cell></row></rows></section>'
+                                    '</sections></column></columns></tab></tabs></form>'},
+         "bound to 'mp_nope'"),
+        ("systemforms", {"name": "f", "objecttypecode": "mp_registration", "type": 2,
+                         "formxml": "<form"}, "not well-formed"),
+        ("savedqueries", {"name": "v", "returnedtypecode": "mp_registration", "querytype": 0,
+                          "fetchxml": '<fetch><entity name="mp_registration"/></fetch>',
+                          "layoutxml": '<grid name="resultset" select="1" icon="1" '
+                                       'preview="1"><row name="result" id="mp_registrationid">'
+                                       '<cell name="mp_firstname"/></row></grid>'},
+         "<grid> needs object"),
+        ("savedqueries", {"name": "v", "returnedtypecode": "contact", "querytype": 0,
+                          "fetchxml": '<fetch><entity name="mp_registration"/></fetch>',
+                          "layoutxml": "<grid/>"},
+         "the view returns 'contact'"),
+        ("sitemaps", {"sitemapname": "s", "sitemapxml": '<SiteMap><Area Id="a"><Group Id="g">'
+                      '<SubArea Id="x" Entity="mp_nope"/></Group></Area></SiteMap>'},
+         "the table 'mp_nope' does not exist"),
+    ],
+)
+def test_the_sandbox_refuses_customizations_dataverse_would_refuse(
+    dv: Any, entity_set: str, body: dict[str, Any], message: str
+) -> None:
+    response = dv.post(entity_set, json=body)
+    assert response.status_code == 400
+    assert message in response.json()["error"]["message"]
+
+
+def test_a_solution_header_naming_no_solution_is_refused_and_nothing_written(dv: Any) -> None:
+    response = dv.post("roles", json={"name": "r"},
+                       headers={"MSCRM.SolutionUniqueName": "NoSuchSolution"})
+    assert response.status_code == 400
+    assert "The solution 'NoSuchSolution' does not exist." in response.json()["error"]["message"]
+    assert dv.get("roles").json()["value"] == []
