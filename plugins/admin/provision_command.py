@@ -116,6 +116,10 @@ def _provision(
     print(f"provisioned: {len(plan.steps)} definitions created, {plan.present} were in place; "
           f"{first + len(office.steps)} workspace steps applied, {office.present - first} were "
           "in place")
+    registration = settings.registration
+    if not registration.review_team and not registration.review_team_id:
+        print(f"note: set REGISTRATION__REVIEW_TEAM={wanted.team.name} so that review tasks "
+              "are owned by the team (now they are owned by the application user)")
     return 0
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from plugins.core.schema import Schema
+from plugins.core.schema import Schema, Table
 from plugins.core.schema_map import SchemaMap
 from plugins.registration.review_text import OfficeLanguage
 
@@ -185,11 +185,11 @@ def workspace(
         app=app,
         app_parts=(site_map, *forms, *views),
         team=team,
-        office_role=roles[1][0],
+        office_role=next(role for role, spec in roles if spec.key == "role.office"),
     )
 
 
-def _form(key: str, table: Any, language: OfficeLanguage, tabs: tuple[Tab, ...]) -> Component:
+def _form(key: str, table: Table, language: OfficeLanguage, tabs: tuple[Tab, ...]) -> Component:
     return Component(
         Kind.FORM, text(key, language), "systemforms", "formid", row_id=form_id(key),
         body={"name": text(key, language), "objecttypecode": table.logical_name,

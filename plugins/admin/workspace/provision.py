@@ -28,6 +28,7 @@ from .plan import Action, EnvironmentState, Found, Step, WorkspacePlan
 TYPES = {
     Kind.SITEMAP: "sitemap", Kind.FORM: "systemform", Kind.VIEW: "savedquery",
 }
+PART_IDS = ("sitemapid", "formid", "savedqueryid")
 TYPE_PREFIX = "Microsoft.Dynamics.CRM."
 _PRIVILEGE_BATCH = 15
 
@@ -159,10 +160,11 @@ def _app_parts(client: DataverseClient, app_id: str) -> Iterable[str]:
         answer = client.call_function("RetrieveAppComponents", {"AppModuleId": uuid.UUID(app_id)})
     except NotFoundError:
         return ()
-    ids = []
-    for part in answer.get("value", []):
-        ids += [str(v).lower() for k, v in part.items() if k.endswith("id") and v]
-    return ids
+    return [
+        str(part[column]).lower()
+        for part in answer.get("value", [])
+        for column in PART_IDS if part.get(column)
+    ]
 
 
 def _role_privileges(client: DataverseClient, role_id: str) -> Iterable[str]:
