@@ -29,6 +29,8 @@ unregistration, nobody matches             NotApproved                  review t
 admin sets ApprovedManually                (kept)                       + Registered alumnus,
                                                                         task closed
 admin sets Denied                          (kept)                       task closed
+office's decision column on NotApproved    the decision (one of the     as the admin's
+                                           two above)                   decision
 =========================================  ===========================  =====================
 """
 

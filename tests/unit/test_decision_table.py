@@ -268,3 +268,24 @@ class TestMatching:
     def test_duplicate_candidates_count_once(self) -> None:
         p = person()
         assert match_person(NID, EMAIL, [p, p]).kind is MatchKind.ONE
+
+
+@pytest.mark.parametrize("chosen", [Status.APPROVED_MANUALLY, Status.DENIED])
+def test_the_offices_decision_column_decides_a_registration_in_review(chosen: Status) -> None:
+    reg = registration(status=Status.NOT_APPROVED, office_decision=chosen)
+    d = decide_admin(reg, person(Category.STUDENT))
+    assert d.status is chosen and d.task is TaskAction.CLOSE
+    assert (Category.REGISTERED_ALUMNUS in d.add_categories) is (
+        chosen is Status.APPROVED_MANUALLY
+    )
+
+
+@pytest.mark.parametrize(
+    "status", [s for s in Status if s not in (Status.NOT_APPROVED, Status.RECEIVED)]
+)
+def test_the_decision_column_changes_no_registration_that_is_not_in_review(
+    status: Status,
+) -> None:
+    reg = registration(status=status, office_decision=Status.DENIED)
+    d = decide_admin(reg, person(Category.REGISTERED_ALUMNUS))
+    assert d.status is None
