@@ -91,7 +91,8 @@ def _privilege_table_name(store: Store, table: Table) -> str:
 
 
 def check_create(ctx: ApiContext, table: Table, values: Mapping[str, Any]) -> None:
-    """Refuse a customization Dataverse would refuse (before anything is written)."""
+    """Refuse a customization Dataverse would refuse (before anything is written); on an
+    update ``values`` are the row's values with the changes applied."""
     check = _CHECKS.get(table.logical_name)
     if check is not None:
         check(ctx, values)

@@ -235,7 +235,9 @@ def upsert_row(
     conditions.check(existing)
     key_columns = {table.primary_id} if primary else set(key.parts)
     kept = {name: value for name, value in body.items() if name not in key_columns}
-    return update_row(ctx, table, existing, reader.read(kept)), False
+    changes = reader.read(kept)
+    customization.check_create(ctx, table, {**existing.values, **changes.values})
+    return update_row(ctx, table, existing, changes), False
 
 
 def is_primary_key(table: Table, key: KeySpec) -> bool:

@@ -261,3 +261,34 @@ def test_a_solution_header_naming_no_solution_is_refused_and_nothing_written(dv:
     assert response.status_code == 400
     assert "The solution 'NoSuchSolution' does not exist." in response.json()["error"]["message"]
     assert dv.get("roles").json()["value"] == []
+
+
+def test_an_update_that_breaks_a_view_is_refused_too(fresh: Environment) -> None:  # noqa: F811
+    assert fresh.run().code == 0
+    review = view_id("view.review")
+    response = requests.patch(
+        f"{fresh.sandbox.base_url}{API_PATH}savedqueries({review})",
+        json={"fetchxml": '<fetch><entity name="mp_registration"><link-entity name="contact"/>'
+                          "</entity></fetch>"},
+        headers={"Authorization": f"Bearer {fresh.sandbox.auth.issue_token()}",
+                 "If-Match": "*"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert view(fresh, "view.review") == []
+
+
+def test_a_view_changed_by_hand_is_put_back_by_the_next_provision(
+    fresh: Environment,  # noqa: F811
+) -> None:
+    assert fresh.run().code == 0
+    review = view_id("view.review")
+    changed = '<fetch><entity name="mp_registration"><attribute name="mp_firstname"/></entity>' \
+              "</fetch>"
+    fresh.client.update("savedqueries", review, {"fetchxml": changed})
+    run = fresh.run()
+    assert run.code == 0
+    assert "update          view       Registrations to review (fetchxml)" in run.out
+    assert "publish         app        Alumni office" in run.out
+    [row] = rows(fresh, f"savedqueries?$select=fetchxml&$filter=savedqueryid eq {review}")
+    assert 'operator="eq" value="100000003"' in row["fetchxml"]
