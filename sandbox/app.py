@@ -26,7 +26,7 @@ from .http import error_response, json_response
 from .requestlog import RequestLog
 from .store import Caller, Store
 from .unprovisioned import unprovisioned
-from .webapi import WebApi, customization
+from .webapi import WebApi, customization, roles
 from .webapi.context import API_PATH
 from .wsgiserver import ServerThread
 
@@ -67,6 +67,8 @@ class Sandbox:
         self._server: ServerThread | None = None
         self.system_caller = Caller(user_id=SYSTEM_USER_ID)
         customization.install(self.store, self.config.organization_name, self.system_caller)
+        with self.store.transaction(self.system_caller):
+            roles.add_privileges(self.store, self.store.schema.tables)
 
         # Service protection must wrap authentication: throttling is decided before the token.
         self.protection = protection.Protection(self)

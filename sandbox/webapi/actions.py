@@ -23,7 +23,7 @@ from plugins.core.schema import Table
 from .. import errors
 from ..http import json_response
 from ..store import Lookup, Row, Store
-from . import customization
+from . import roles
 from .context import ApiContext
 from .resource import KeySpec
 from .writes import object_body
@@ -111,5 +111,5 @@ def _refused(message: str) -> errors.ODataError:
 
 _ACTIONS: dict[tuple[str, str], BoundAction] = {
     ("email", "SendEmail"): send_email,
-    ("role", "AddPrivilegesRole"): customization.add_privileges_role,
+    ("role", "AddPrivilegesRole"): roles.add_privileges_role,
 }

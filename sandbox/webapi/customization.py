@@ -1,4 +1,5 @@
-"""Solutions and the customizations an app is made of: what Dataverse does with them.
+"""Solutions and the customizations an app is made of: what Dataverse does with them
+(roles and privileges: :mod:`.roles`).
 
 - ``MSCRM.SolutionUniqueName`` on a create adds the new solution-aware row (role 20,
   savedquery 26, systemform 60, sitemap 62, appmodule 80; metadata: table 1, column 2,
@@ -10,10 +11,7 @@
   also be within :mod:`sandbox.odata.fetchxml`'s subset, so tests can evaluate it).
 - Actions and functions: ``AddAppComponents``, ``RetrieveAppComponents``, ``ValidateApp``
   (an app needs a site map), ``PublishXml`` (sets ``appmodule.publishedon``),
-  ``AddPrivilegesRole`` (bound to a role), ``RetrieveRolePrivilegesRole``,
   ``AddSolutionComponent``.
-- Every table has its eight privileges (``prv<Right><Table>``: the table's schema name, or
-  ``Activity`` for activity tables, ``User`` for ``systemuser``), also a table created later.
 
 The error codes for refused customizations are not documented; they are the sandbox's own
 (400 ``0x80040203``, Dataverse's generic "invalid argument").
@@ -21,10 +19,9 @@ The error codes for refused customizations are not documented; they are the sand
 
 from __future__ import annotations
 
-import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -36,10 +33,8 @@ from .. import errors
 from ..http import empty_response, json_response
 from ..odata import fetchxml
 from ..steps.context import Organization
-from ..store import Lookup, Row, Store
+from ..store import Caller, Lookup, Row, Store
 from .context import ApiContext
-from .metadata import schema_name_of
-from .representation import RowWriter, collection_context
 from .resource import Resource
 
 HEADER = "MSCRM.SolutionUniqueName"
@@ -50,41 +45,19 @@ METADATA_TYPES: Mapping[str, int] = {
     "EntityDefinitions": 1, "Attributes": 2, "GlobalOptionSetDefinitions": 9,
     "RelationshipDefinitions": 10, "Keys": 14,
 }
-RIGHTS = ("Create", "Read", "Write", "Delete", "Append", "AppendTo", "Assign", "Share")
-DEPTHS: Mapping[str, int] = {"Basic": 1, "Local": 2, "Deep": 4, "Global": 8}
-DEFAULT_APP_ICON = "953b9fac-1e5e-e611-80d6-00155ded156f"
 _REFUSED = "0x80040203"
-_PRIVILEGE_NAMESPACE = uuid.UUID("2c6c3c52-96a4-4d0c-8f43-0c4a3b0f6e11")
+
 
 
 # ------------------------------------------------------------------ environment
 
 
-def install(store: Store, organization_name: str, caller: Any) -> None:
-    """The root business unit and the privileges of every table the store has."""
+def install(store: Store, organization_name: str, caller: Caller) -> None:
+    """The root business unit (``WhoAmI`` answers its id)."""
     organization = Organization.named(organization_name)
     with store.transaction(caller):
         store.insert("businessunit", {"name": organization_name},
                      row_id=organization.business_unit_id)
-        add_privileges(store, store.schema.tables)
-
-
-def add_privileges(store: Store, tables: Iterable[Table]) -> None:
-    """The eight privileges of each table (inside the caller's transaction)."""
-    for table in tables:
-        for right in RIGHTS:
-            name = f"prv{right}{_privilege_table_name(store, table)}"
-            row_id = str(uuid.uuid5(_PRIVILEGE_NAMESPACE, name))
-            if store.get("privilege", row_id) is None:
-                store.insert("privilege", {"name": name}, row_id=row_id)
-
-
-def _privilege_table_name(store: Store, table: Table) -> str:
-    if table.primary_id == "activityid":
-        return "Activity"
-    if table.logical_name == "systemuser":
-        return "User"
-    return schema_name_of(store.schema, table.logical_name)
 
 
 # ------------------------------------------------------------------- creates
@@ -151,36 +124,36 @@ def _check_form(ctx: ApiContext, values: Mapping[str, Any]) -> None:
     for control in root.iter("control"):
         field = control.get("datafieldname")
         if field and field not in table.columns:
-            _refuse(f"formxml: the control '{control.get('id')}' is bound to '{field}', which "
+            refuse(f"formxml: the control '{control.get('id')}' is bound to '{field}', which "
                     f"is not an attribute of '{table.logical_name}'")
         if not control.get("classid"):
-            _refuse(f"formxml: the control '{control.get('id')}' has no classid")
+            refuse(f"formxml: the control '{control.get('id')}' has no classid")
 
 
 def _check_view(ctx: ApiContext, values: Mapping[str, Any]) -> None:
     table = _table_named(ctx, values.get("returnedtypecode"), "returnedtypecode")
     text = values.get("fetchxml")
     if not isinstance(text, str):
-        _refuse("fetchxml is required")
+        refuse("fetchxml is required")
     try:
         query = fetchxml.parse(text, lambda name: _table(ctx, name))
     except fetchxml.FetchXmlError as exc:
         raise errors.bad_request(f"fetchxml: {exc}", code=_REFUSED) from exc
     if query.entity != table.logical_name:
-        _refuse(f"fetchxml queries '{query.entity}', the view returns '{table.logical_name}'")
+        refuse(f"fetchxml queries '{query.entity}', the view returns '{table.logical_name}'")
     grid = _xml(values.get("layoutxml"), "layoutxml", "grid")
     # What the savedquery schema (Fetch.xsd) requires of a grid, its row and its cells.
     missing = [a for a in ("name", "select", "preview", "icon", "object") if a not in grid.attrib]
     if missing or not grid.get("object", "").isdigit():
-        _refuse(f"layoutxml: <grid> needs {', '.join(missing or ['an integer object'])}")
+        refuse(f"layoutxml: <grid> needs {', '.join(missing or ['an integer object'])}")
     rows = grid.findall("row")
     if len(rows) != 1 or not rows[0].get("name") or not rows[0].get("id"):
-        _refuse("layoutxml: <grid> needs exactly one <row> with name and id")
+        refuse("layoutxml: <grid> needs exactly one <row> with name and id")
     if not rows[0].findall("cell"):
-        _refuse("layoutxml: the <row> needs at least one <cell>")
+        refuse("layoutxml: the <row> needs at least one <cell>")
     for cell in grid.iter("cell"):
         if cell.get("name") not in table.columns:
-            _refuse(f"layoutxml: '{table.logical_name}' has no attribute '{cell.get('name')}'")
+            refuse(f"layoutxml: '{table.logical_name}' has no attribute '{cell.get('name')}'")
 
 
 def _check_site_map(ctx: ApiContext, values: Mapping[str, Any]) -> None:
@@ -188,12 +161,12 @@ def _check_site_map(ctx: ApiContext, values: Mapping[str, Any]) -> None:
     for sub_area in root.iter("SubArea"):
         entity = sub_area.get("Entity")
         if entity and _table(ctx, entity) is None:
-            _refuse(f"sitemapxml: the table '{entity}' does not exist")
+            refuse(f"sitemapxml: the table '{entity}' does not exist")
 
 
 def _check_app(ctx: ApiContext, values: Mapping[str, Any]) -> None:
     if not values.get("webresourceid"):
-        _refuse("an app needs webresourceid (its icon)")
+        refuse("an app needs webresourceid (its icon)")
 
 
 _CHECKS: dict[str, Callable[[ApiContext, Mapping[str, Any]], None]] = {
@@ -205,7 +178,7 @@ _CHECKS: dict[str, Callable[[ApiContext, Mapping[str, Any]], None]] = {
 # ------------------------------------------------------------ actions/functions
 
 UNBOUND_ACTIONS = frozenset({"AddAppComponents", "PublishXml", "AddSolutionComponent"})
-FUNCTIONS = frozenset({"ValidateApp", "RetrieveAppComponents", "RetrieveRolePrivilegesRole"})
+FUNCTIONS = frozenset({"ValidateApp", "RetrieveAppComponents"})
 
 
 def handles(name: str) -> bool:
@@ -230,17 +203,17 @@ def call(ctx: ApiContext, resource: Resource) -> Response:
 
 def add_app_components(ctx: ApiContext, body: Mapping[str, Any]) -> Response:
     """``AddAppComponents``: each component (``@odata.type`` + its id) joins the app."""
-    app = _row(ctx, "appmodule", body.get("AppId"))
+    app = row_or_404(ctx, "appmodule", body.get("AppId"))
     for component in body.get("Components") or []:
         kind = str(component.get("@odata.type", "")).removeprefix("#").removeprefix(
             "Microsoft.Dynamics.CRM."
         )
         if kind not in COMPONENT_TYPES and kind != "entity":
-            _refuse(f"'{kind}' cannot be added to an app")
+            refuse(f"'{kind}' cannot be added to an app")
         target = ctx.store.table(kind) if kind != "entity" else None
         object_id = component.get(target.primary_id) if target else component.get("MetadataId")
         if target is not None:
-            _row(ctx, kind, object_id)
+            row_or_404(ctx, kind, object_id)
         existing = [
             r for r in ctx.store.rows("appmodulecomponent")
             if r.values.get("appmoduleidunique") == Lookup("appmodule", app.id)
@@ -260,7 +233,7 @@ def publish_xml(ctx: ApiContext, body: Mapping[str, Any]) -> Response:
     root = _xml(body.get("ParameterXml"), "ParameterXml", "importexportxml")
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for element in root.iter("appmodule"):
-        app = _row(ctx, "appmodule", (element.text or "").strip())
+        app = row_or_404(ctx, "appmodule", (element.text or "").strip())
         ctx.store.update("appmodule", app.id, {"publishedon": now})
     return empty_response()
 
@@ -270,11 +243,11 @@ def add_solution_component(ctx: ApiContext, body: Mapping[str, Any]) -> Response
     name = body.get("SolutionUniqueName")
     solution = ctx.store.find_by_key("solution", "solution_uniquename", {"uniquename": name})
     if solution is None:
-        _refuse(f"The solution '{name}' does not exist.")
+        refuse(f"The solution '{name}' does not exist.")
     component_type = body.get("ComponentType")
     object_id = str(body.get("ComponentId", "")).lower()
     if not isinstance(component_type, int) or not object_id:
-        _refuse("ComponentId and ComponentType are required")
+        refuse("ComponentId and ComponentType are required")
     add_component(ctx.store, solution, component_type, object_id)
     return json_response({
         "@odata.context": f"{ctx.service_root}$metadata#Microsoft.Dynamics.CRM."
@@ -285,7 +258,7 @@ def add_solution_component(ctx: ApiContext, body: Mapping[str, Any]) -> Response
 
 def validate_app(ctx: ApiContext, parameters: Mapping[str, str]) -> Response:
     """``ValidateApp``: an app without a site map is invalid (as Dataverse reports it)."""
-    app = _row(ctx, "appmodule", parameters.get("appmoduleid") or parameters.get("AppModuleId"))
+    app = row_or_404(ctx, "appmodule", parameter(parameters, "AppModuleId"))
     parts = _app_parts(ctx.store, app.id)
     issues = []
     if not any(p.values.get("componenttype") == COMPONENT_TYPES["sitemap"] for p in parts):
@@ -302,7 +275,7 @@ def validate_app(ctx: ApiContext, parameters: Mapping[str, str]) -> Response:
 
 def retrieve_app_components(ctx: ApiContext, parameters: Mapping[str, str]) -> Response:
     """``RetrieveAppComponents``: the app's components, each as its table's entity."""
-    app = _row(ctx, "appmodule", _parameter(parameters, "AppModuleId"))
+    app = row_or_404(ctx, "appmodule", parameter(parameters, "AppModuleId"))
     by_type = {number: name for name, number in COMPONENT_TYPES.items()}
     value = []
     for part in _app_parts(ctx.store, app.id):
@@ -319,116 +292,13 @@ def retrieve_app_components(ctx: ApiContext, parameters: Mapping[str, str]) -> R
     })
 
 
-def add_privileges_role(ctx: ApiContext, table: Table, role: Row) -> Response:
-    """``AddPrivilegesRole`` (bound to a role): add or deepen each privilege."""
-    body = ctx.json_body()
-    privileges = body.get("Privileges") if isinstance(body, dict) else None
-    if not isinstance(privileges, list):
-        raise errors.malformed_json("'Privileges' (a collection of RolePrivilege) is required")
-    for item in privileges:
-        privilege = _row(ctx, "privilege", item.get("PrivilegeId"))
-        depth = DEPTHS.get(str(item.get("Depth")))
-        if depth is None:
-            _refuse(f"'{item.get('Depth')}' is not a PrivilegeDepth")
-        held = _held(ctx.store, role.id, privilege.id)
-        if held is None:
-            ctx.store.insert("roleprivileges", {
-                "roleid": Lookup("role", role.id),
-                "privilegeid": Lookup("privilege", privilege.id), "privilegedepthmask": depth,
-            })
-        elif held.values.get("privilegedepthmask", 0) < depth:
-            ctx.store.update("roleprivileges", held.id, {"privilegedepthmask": depth})
-    return empty_response()
-
-
-def retrieve_role_privileges(ctx: ApiContext, parameters: Mapping[str, str]) -> Response:
-    """``RetrieveRolePrivilegesRole``: the role's privileges with depth and name."""
-    role = _row(ctx, "role", _parameter(parameters, "RoleId"))
-    depth_names = {mask: name for name, mask in DEPTHS.items()}
-    business_unit = role.values.get("businessunitid")
-    result = []
-    for held in ctx.store.rows("roleprivileges"):
-        if held.values.get("roleid") != Lookup("role", role.id):
-            continue
-        privilege = ctx.store.get("privilege", held.values["privilegeid"].id)
-        result.append({
-            "PrivilegeId": held.values["privilegeid"].id,
-            "PrivilegeName": privilege.values.get("name") if privilege else None,
-            "Depth": depth_names.get(held.values.get("privilegedepthmask", 0)),
-            "BusinessUnitId": business_unit.id if isinstance(business_unit, Lookup) else None,
-        })
-    return json_response({
-        "@odata.context": f"{ctx.service_root}$metadata#Microsoft.Dynamics.CRM."
-        "RetrieveRolePrivilegesRoleResponse",
-        "RolePrivileges": result,
-    })
-
-
 _ACTIONS: dict[str, Callable[[ApiContext, Mapping[str, Any]], Response]] = {
     "AddAppComponents": add_app_components, "PublishXml": publish_xml,
     "AddSolutionComponent": add_solution_component,
 }
 _FUNCTIONS: dict[str, Callable[[ApiContext, Mapping[str, str]], Response]] = {
     "ValidateApp": validate_app, "RetrieveAppComponents": retrieve_app_components,
-    "RetrieveRolePrivilegesRole": retrieve_role_privileges,
 }
-
-
-# --------------------------------------------------------------- associations
-
-ASSOCIATIONS: Mapping[tuple[str, str], tuple[str, str]] = {
-    ("team", "teamroles_association"): ("teamroles", "teamid"),
-    ("appmodule", "appmoduleroles_association"): ("appmoduleroles", "appmoduleid"),
-    ("systemuser", "systemuserroles_association"): ("systemuserroles", "systemuserid"),
-}
-"""The N:N relationships with roles: (table, navigation) -> (intersect table, its column)."""
-
-
-def is_association(table: Table, navigation: str) -> bool:
-    """Whether ``navigation`` is one of the role relationships served here."""
-    return (table.logical_name, navigation) in ASSOCIATIONS
-
-
-def associate(ctx: ApiContext, table: Table, key: Any, navigation: str) -> Response:
-    """``POST <set>(<id>)/<relationship>/$ref`` with ``{"@odata.id": ".../roles(<id>)"}``."""
-    intersect, column = ASSOCIATIONS[(table.logical_name, navigation)]
-    body = ctx.json_body()
-    target = body.get("@odata.id") if isinstance(body, dict) else None
-    found = re.search(r"roles\(([0-9a-fA-F-]{36})\)$", str(target or ""))
-    if found is None:
-        raise errors.bad_request("'@odata.id' must be the URL of a role", code=_REFUSED)
-    with ctx.store.transaction(ctx.caller):
-        row = ctx.require(table, key)
-        role = _row(ctx, "role", found.group(1))
-        if role.id not in _associated(ctx.store, intersect, column, row.id):
-            mine = Lookup(table.logical_name, row.id) if column != "systemuserid" else row.id
-            ctx.store.insert(intersect, {column: mine, "roleid": Lookup("role", role.id)})
-    return empty_response(204)
-
-
-def associated_roles(ctx: ApiContext, table: Table, key: Any, navigation: str) -> Response:
-    """``GET <set>(<id>)/<relationship>``: the associated roles."""
-    intersect, column = ASSOCIATIONS[(table.logical_name, navigation)]
-    row = ctx.require(table, key)
-    roles = ctx.store.table("role")
-    select = ctx.request.args.get("$select")
-    columns = tuple(select.split(",")) if select else None
-    writer = RowWriter(ctx, roles, columns)
-    rows = [ctx.store.get("role", role_id)
-            for role_id in _associated(ctx.store, intersect, column, row.id)]
-    return json_response({
-        "@odata.context": collection_context(ctx, roles, columns),
-        "value": [writer.write(r) for r in rows if r is not None],
-    })
-
-
-def _associated(store: Store, intersect: str, column: str, row_id: str) -> list[str]:
-    found = []
-    for link in store.rows(intersect):
-        mine = link.values.get(column)
-        if (mine.id if isinstance(mine, Lookup) else mine) == row_id:
-            found.append(link.values["roleid"].id)
-    return found
 
 
 # ------------------------------------------------------------------ internals
@@ -439,20 +309,11 @@ def _app_parts(store: Store, app_id: str) -> list[Row]:
             if r.values.get("appmoduleidunique") == Lookup("appmodule", app_id)]
 
 
-def _held(store: Store, role_id: str, privilege_id: str) -> Row | None:
-    for row in store.rows("roleprivileges"):
-        if row.values.get("roleid") == Lookup("role", role_id) and row.values.get(
-            "privilegeid"
-        ) == Lookup("privilege", privilege_id):
-            return row
-    return None
-
-
-def _parameter(parameters: Mapping[str, str], name: str) -> str | None:
+def parameter(parameters: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in parameters.items() if k.lower() == name.lower()), None)
 
 
-def _row(ctx: ApiContext, table: str, row_id: Any) -> Row:
+def row_or_404(ctx: ApiContext, table: str, row_id: Any) -> Row:
     row = ctx.store.get(table, str(row_id or "").lower())
     if row is None:
         raise errors.row_not_found(table, str(row_id))
@@ -466,21 +327,21 @@ def _table(ctx: ApiContext, name: str) -> Table | None:
 def _table_named(ctx: ApiContext, name: Any, column: str) -> Table:
     table = _table(ctx, str(name or ""))
     if table is None:
-        _refuse(f"{column}: the table '{name}' does not exist")
+        refuse(f"{column}: the table '{name}' does not exist")
     return table
 
 
 def _xml(text: Any, column: str, root_tag: str) -> ET.Element:
     if not isinstance(text, str) or not text.strip():
-        _refuse(f"{column} is required")
+        refuse(f"{column} is required")
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
         raise errors.bad_request(f"{column} is not well-formed XML: {exc}", code=_REFUSED) from exc
     if root.tag != root_tag:
-        _refuse(f"{column}: the root element must be <{root_tag}>, not <{root.tag}>")
+        refuse(f"{column}: the root element must be <{root_tag}>, not <{root.tag}>")
     return root
 
 
-def _refuse(message: str) -> NoReturn:
+def refuse(message: str) -> NoReturn:
     raise errors.bad_request(message, code=_REFUSED)

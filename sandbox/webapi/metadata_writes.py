@@ -40,7 +40,7 @@ from .. import errors
 from ..errors import ODataError
 from ..http import empty_response
 from ..steps import catalog as step_catalog
-from . import customization
+from . import customization, roles
 from .context import ApiContext
 from .metadata import CAST_PREFIX, MetadataModel, MetaObject, build_model
 from .resource import KeySpec, Resource
@@ -113,7 +113,7 @@ def create(ctx: ApiContext, resource: Resource) -> Response:
         created = str(body["SchemaName"]).lower()
         step_catalog.add_filters(ctx.store, [created], ctx.caller)
         with ctx.store.transaction(ctx.caller):
-            customization.add_privileges(ctx.store, [ctx.store.table(created)])
+            roles.add_privileges(ctx.store, [ctx.store.table(created)])
     customization.record_metadata(ctx, resource, _metadata_id(located[0]), solution)
     return empty_response(headers={"OData-EntityId": f"{ctx.service_root}{located[0]}"})
 
