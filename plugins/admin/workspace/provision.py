@@ -1,6 +1,6 @@
 """Read the workspace an environment has, and apply a plan (through the Dataverse client).
 
-Reads: the publisher and solution by unique name, the team by name, the root business unit,
+Reads: the publisher and solution by unique name, the team by name, the caller's business unit,
 each form / view / site map / app / role by its fixed id, the registration table's type code,
 the app's components (``RetrieveAppComponents``), each role's privileges
 (``RetrieveRolePrivilegesRole``), the privileges by name, and the office role's
@@ -76,7 +76,7 @@ def apply(client: DataverseClient, wanted: Workspace, plan: WorkspacePlan,
           state: EnvironmentState) -> None:
     """Apply ``plan``'s steps in order (each one Dataverse write, or one action)."""
     ids = {key: found.id for key, found in state.found.items()}
-    business_unit = _root_business_unit(client)
+    business_unit = _business_unit(client)
     for step in plan.steps:
         _apply_step(client, wanted, step, ids, business_unit, state)
 
@@ -189,6 +189,7 @@ def _related(
     return [str(r[id_column]).lower() for r in rows]
 
 
-def _root_business_unit(client: DataverseClient) -> str:
-    """The organisation's root business unit (``WhoAmI`` answers the caller's own)."""
+def _business_unit(client: DataverseClient) -> str:
+    """The business unit roles and the team are created in: the application user's own
+    (``WhoAmI``), which is the root one unless the user was moved."""
     return str(client.call_function("WhoAmI")["BusinessUnitId"]).lower()
