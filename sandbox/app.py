@@ -27,7 +27,7 @@ from .http import error_response, json_response
 from .requestlog import RequestLog
 from .store import Caller, Store
 from .unprovisioned import unprovisioned
-from .webapi import WebApi
+from .webapi import WebApi, customization, roles
 from .webapi.context import API_PATH
 from .wsgiserver import ServerThread
 
@@ -38,9 +38,15 @@ SYSTEM_USER_ID = "00000000-0000-4000-8000-000000005157"
 
 
 def system_schema() -> Schema:
-    """Dataverse's own tables the sandbox serves besides the product's (steps, endpoints)."""
-    text = resources.files(__package__).joinpath("system_tables.json").read_text("utf-8")
-    return Schema.model_validate(json.loads(text))
+    """Dataverse's own tables the sandbox serves besides the product's: steps and endpoints
+    (``system_tables.json``); solutions, forms, views, apps, roles and teams
+    (``customization_tables.json``)."""
+    files = resources.files(__package__)
+    steps, customization = (
+        Schema.model_validate(json.loads(files.joinpath(name).read_text("utf-8")))
+        for name in ("system_tables.json", "customization_tables.json")
+    )
+    return steps.merged(customization)
 
 
 class Sandbox:
@@ -58,6 +64,9 @@ class Sandbox:
         self._api_middleware: list[Middleware] = []
         self._server: ServerThread | None = None
         self.system_caller = Caller(user_id=SYSTEM_USER_ID)
+        customization.install(self.store, self.config.organization_name, self.system_caller)
+        with self.store.transaction(self.system_caller):
+            roles.add_privileges(self.store, self.store.schema.tables)
 
         # Service protection must wrap authentication: throttling is decided before the token.
         self.protection = protection.Protection(self)

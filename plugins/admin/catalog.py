@@ -116,8 +116,9 @@ def registration_steps(schema: SchemaMap) -> tuple[StepSpec, ...]:
             key="registration status changed",
             message="Update",
             table=registration.table,
-            purpose="A registration's status changed: apply the admin's decision.",
-            filtering_attributes=(registration.status,),
+            purpose="A registration's status or the office's decision changed: apply the "
+            "admin's decision.",
+            filtering_attributes=(registration.status, registration.office_decision),
             images=(ImageSpec("PreImage", IMAGE_PRE, (registration.status,)),),
         ),
     )

@@ -34,6 +34,7 @@ from .steps import (
     plan_registration,
     plan_unregistration,
 )
+from .workspace.access import check_application_user, render_role_check
 
 FUNCTION_KEY_VARIABLE = "MEMBER_PLUGINS_FUNCTION_KEY"
 SAS_KEY_VARIABLE = "MEMBER_PLUGINS_SAS_KEY"
@@ -113,6 +114,7 @@ def status_command(args: argparse.Namespace) -> int:
         print(f"registration in {settings.dataverse.url}")
         for line in render_status(report):
             print(line)
+        print(render_role_check(check_application_user(client)))
         return 0
 
     return _run(args, work)

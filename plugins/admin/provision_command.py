@@ -1,5 +1,8 @@
 """``member-plugins provision``: create the product's tables, columns, choices, lookups and
-keys in a Dataverse environment, from the schema the sandbox serves.
+keys in a Dataverse environment, from the schema the sandbox serves, and the alumni office's
+workspace (publisher, solution, review team, forms, views, site map, app, security roles),
+every solution-aware component inside the product's solution (``--solution``, default
+``MemberPlugins``).
 
 Uses the product's own settings (``DATAVERSE__*`` and the schema map ``SCHEMA_MAP__*``, from
 the environment or ``--settings local.settings.json``). Prints the plan; ``--dry-run`` stops
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 
 from plugins.core.logging import configure_logging
+from plugins.core.schema import product_schema
 from plugins.core.settings import DataverseSettings, Settings
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.errors import AuthorizationError, DataverseError
@@ -22,7 +26,10 @@ from plugins.dataverse.errors import AuthorizationError, DataverseError
 from . import provision
 from .connection import connect, load_settings
 from .errors import EXIT_FAILED, NOT_A_MEMBER_CODE, AdminError, exit_code, explain, one_line
-from .provision_plan import MetadataStep, ProvisionPlan
+from .provision_plan import MetadataStep, ProvisionPlan, mapped_schema
+from .workspace import provision as workspace_io
+from .workspace.components import DEFAULT_SOLUTION, Kind, Workspace, workspace
+from .workspace.plan import EnvironmentState, WorkspacePlan, plan_workspace, render
 
 EXPECTED = (AdminError, DataverseError, provision.ProvisioningError)
 
@@ -45,7 +52,9 @@ def add_provision_command(
     )
     parser.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     parser.add_argument(
-        "--solution", help="unique name of an unmanaged solution to add the new components to"
+        "--solution", default=DEFAULT_SOLUTION,
+        help="unique name of the unmanaged solution that holds every component "
+        f"(created with its publisher when missing; default {DEFAULT_SOLUTION})",
     )
     parser.set_defaults(run=provision_command)
 
@@ -65,7 +74,7 @@ def provision_command(args: argparse.Namespace) -> int:
 
 
 def _provision(
-    client: DataverseClient, settings: Settings, dry_run: bool, solution: str | None
+    client: DataverseClient, settings: Settings, dry_run: bool, solution: str
 ) -> int:
     plan = provision.plan(client, settings.schema_map)
     print(f"provisioning plan for {settings.dataverse.url}:")
@@ -76,16 +85,67 @@ def _provision(
             f"{len(plan.conflicts)} definition(s) in the way (listed above); fix them or the "
             "schema map and run again; nothing was written"
         )
-    if not plan.steps:
-        print(f"nothing to change: all {plan.present} definitions are in place")
+    wanted = _workspace(client, settings, solution)
+    state = workspace_io.read_state(client, wanted)
+    office = plan_workspace(wanted, state)
+    print(f"workspace plan (solution {solution}):")
+    for line in render(office):
+        print(line)
+    if not plan.steps and office.is_noop:
+        print(f"nothing to change: all {plan.present} definitions and {office.present} "
+              "workspace components are in place")
         return 0
     if dry_run:
-        print(f"dry run: {len(plan.steps)} to create, {plan.present} in place; nothing was written")
+        print(f"dry run: {len(plan.steps)} definitions and {len(office.steps)} workspace "
+              "steps to apply; nothing was written")
         return 0
     print(f"note: {provision.NOT_TRANSACTIONAL}")
+    first = _solution_first(client, wanted, office, state)
     provision.apply(client, plan, solution=solution, on_created=_print_created)
-    print(f"provisioned: {len(plan.steps)} created, {plan.present} were in place")
+    # The tables exist now: their type codes and privileges can be read.
+    wanted = _workspace(client, settings, solution)
+    state = workspace_io.read_state(client, wanted)
+    office = plan_workspace(wanted, state)
+    if office.missing_privileges:
+        raise AdminError(
+            "privileges missing in the environment: " + ", ".join(office.missing_privileges)
+        )
+    workspace_io.apply(client, wanted, office, state)
+    for line in render(office):
+        print(f"  done{line[1:]}")
+    print(f"provisioned: {len(plan.steps)} definitions created, {plan.present} were in place; "
+          f"{first + len(office.steps)} workspace steps applied, {office.present - first} were "
+          "in place")
+    registration = settings.registration
+    if not registration.review_team and not registration.review_team_id:
+        print(f"note: set REGISTRATION__REVIEW_TEAM={wanted.team.name} so that review tasks "
+              "are owned by the team (now they are owned by the application user)")
     return 0
+
+
+def _workspace(client: DataverseClient, settings: Settings, solution: str) -> Workspace:
+    schema_map = settings.schema_map
+    return workspace(
+        schema_map,
+        mapped_schema(product_schema(), schema_map),
+        settings.registration.office_language,
+        solution=solution,
+        object_type_code=workspace_io.object_type_code(client, schema_map.registration.table),
+    )
+
+
+def _solution_first(
+    client: DataverseClient, wanted: Workspace, office: WorkspacePlan, state: EnvironmentState
+) -> int:
+    """Create the publisher and the solution before anything is created inside them; how
+    many steps that took."""
+    first = tuple(s for s in office.steps
+                  if s.component.kind in (Kind.PUBLISHER, Kind.SOLUTION))
+    if first:
+        workspace_io.apply(client, wanted, WorkspacePlan(first, 0), state)
+        for line in render(WorkspacePlan(first, 0)):
+            print(f"  done{line[1:]}")
+    return len(first)
 
 
 def render_plan(plan: ProvisionPlan) -> list[str]:

@@ -54,6 +54,14 @@ class RegistrationMap(_Map):
     """text: the decision explained in plain language for the office"""
     evidence: str = "mp_evidence"
     """text (JSON): what the decision was based on: match, registry answers, rule"""
+    evidence_text: str = Field(
+        default="mp_evidencetext", description="the evidence as readable lines for the office"
+    )
+    office_decision: str = Field(
+        default="mp_officedecision",
+        description="the office's decision (ApprovedManually or Denied; same choice numbers "
+        "as the status), which the pipeline turns into the status",
+    )
     processed_on: str = "mp_processedon"
     """date and time the product last decided the registration"""
     topics: str = "mp_topics"
@@ -542,6 +550,19 @@ class TemplateMap(_Map):
     """the template's body (XML with placeholders, as Dynamics stores it)"""
 
 
+class TeamMap(_Map):
+    """Teams (Dataverse's ``team`` table): the review team is found by its name."""
+
+    table: str = "team"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "teams"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "teamid"
+    """primary key column (a GUID)"""
+    name: str = "name"
+    """the team's name (REGISTRATION__REVIEW_TEAM names the review team by it)"""
+
+
 class SchemaMap(_Map):
     """Every table, column and choice value the product uses."""
 
@@ -557,3 +578,4 @@ class SchemaMap(_Map):
     email: EmailMap = EmailMap()
     selfservice_link: SelfServiceLinkMap = SelfServiceLinkMap()
     degree: DegreeMap = DegreeMap()
+    team: TeamMap = TeamMap()

@@ -309,7 +309,16 @@ class RegistrationSettings(BaseModel):
         default="none", description="asked for name, address and protection of a new person"
     )
     review_team_id: str | None = Field(
-        default=None, description="team (GUID) that owns review tasks; empty = the app user"
+        default=None, description="team (GUID) that owns review tasks; wins over REVIEW_TEAM"
+    )
+    review_team: str | None = Field(
+        default=None,
+        description="team (by name, e.g. Alumni office) that owns review tasks; "
+        "neither set = the app user",
+    )
+    office_language: Literal["sv", "nb", "en"] = Field(
+        default="en",
+        description="language of explanations, readable evidence and review tasks (sv, nb, en)",
     )
     task_due_days: int = Field(default=5, ge=0, description="review task due this many days on")
     max_attempts: int = Field(

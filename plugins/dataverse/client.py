@@ -226,10 +226,32 @@ class DataverseClient:
 
     # ------------------------------------------------------------------ reads
 
-    def call_function(self, name: str) -> dict[str, Any]:
-        """Call an unbound function that takes no parameters (``WhoAmI``); its JSON answer."""
-        path = odata.encode_path(odata.identifier(name))
+    def call_function(
+        self, name: str, parameters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Call an unbound function (``WhoAmI``, ``ValidateApp(AppModuleId=...)``); its JSON
+        answer. Parameters are written inline as OData literals (a GUID unquoted)."""
+        inline = ",".join(
+            f"{odata.identifier(key)}={odata.literal(value)}"
+            for key, value in (parameters or {}).items()
+        )
+        call = f"{odata.identifier(name)}({inline})" if parameters else odata.identifier(name)
+        path = odata.encode_path(call)
         return self._send("GET", path, correlation_id=_correlation_id()).json()
+
+    def call_action(
+        self, name: str, parameters: Mapping[str, Any] | None = None, *,
+        solution: str | None = None,
+    ) -> dict[str, Any]:
+        """POST an unbound action (``AddAppComponents``, ``PublishXml``) with ``parameters``
+        as its body; its JSON answer (empty for 204). ``solution`` as for :meth:`create`."""
+        headers = {"MSCRM.SolutionUniqueName": solution} if solution else {}
+        path = self._write_path(odata.encode_path(odata.identifier(name)), None)
+        response = self._send(
+            "POST", path, json_body=dict(parameters or {}), headers=headers,
+            correlation_id=_correlation_id(),
+        )
+        return response.json() if response.content else {}
 
     def get(
         self,
@@ -274,6 +296,26 @@ class DataverseClient:
         headers = {} if top is not None else {"Prefer": f"odata.maxpagesize={size}"}
         return self._pages(first, headers, top)
 
+    def view_rows(self, table: TableSpec, view_id: str) -> list[dict[str, Any]]:
+        """The rows a saved view (``savedquery``) returns: ``GET <set>?savedQuery=<id>``, in
+        the view's order with the view's columns."""
+        path = odata.with_query(
+            odata.encode_path(odata.identifier(_entity_set(table))),
+            odata.query_string(extra={"savedQuery": odata.guid(view_id)}),
+        )
+        return list(self._send("GET", path, correlation_id=_correlation_id()).json()["value"])
+
+    def related(
+        self, table: TableSpec, key: Key, navigation: str, *, select: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """The rows a collection-valued navigation property of one row lists
+        (``teams(<id>)/teamroles_association``), page by page."""
+        base = odata.entity_path(_entity_set(table), key)
+        first = odata.with_query(f"{base}/{odata.identifier(navigation)}",
+                                 odata.query_string(select=select))
+        return self._pages(first, {"Prefer": f"odata.maxpagesize={self.settings.page_size}"},
+                           None)
+
     def _pages(
         self, first: str, headers: Mapping[str, str], top: int | None
     ) -> Iterator[dict[str, Any]]:
@@ -299,11 +341,16 @@ class DataverseClient:
         return_representation: bool = False,
         select: Sequence[str] = (),
         tag: str | None = None,
+        solution: str | None = None,
     ) -> WriteResult:
-        """POST a new row; its id comes from ``OData-EntityId`` or the representation."""
+        """POST a new row; its id comes from ``OData-EntityId`` or the representation.
+
+        ``solution`` adds a new solution-aware row (form, view, app, site map, role) to that
+        unmanaged solution (``MSCRM.SolutionUniqueName``)."""
         path = odata.encode_path(odata.identifier(_entity_set(table)))
+        headers = {"MSCRM.SolutionUniqueName": solution} if solution else {}
         return self._write_row(
-            "POST", table, path, record, headers={}, created=True,
+            "POST", table, path, record, headers=headers, created=True,
             return_representation=return_representation, select=select, tag=tag,
         )
 

@@ -11,7 +11,7 @@ The full table, case by case:
 situation                                  status                       person / task
 =========================================  ===========================  =====================
 registration no longer Received            (unchanged)                  nothing
-required field missing / invalid value     NotApproved                  nothing else written
+required field missing / invalid value     NotApproved                  review task only
 match conflict                             NotApproved                  review task
 matched, has Registered alumnus            ApprovedRegisteredAlumnus    details updated (*)
 matched, has Alumnus                       ApprovedAlumnus              + Registered alumnus,
@@ -30,6 +30,8 @@ unregistration, nobody matches             NotApproved                  review t
 admin sets ApprovedManually                (kept)                       + Registered alumnus,
                                                                         task closed
 admin sets Denied                          (kept)                       task closed
+office's decision column on NotApproved    the decision (one of the     as the admin's
+                                           two above)                   decision
 =========================================  ===========================  =====================
 
 (*) Only when the registration proves control of the person (it was made through a
@@ -73,6 +75,9 @@ class RegistryAnswer(StrEnum):
     """What the registries said about an unmatched person."""
 
     NOT_ASKED = "not-asked"
+    """No identity number was given, so there was nothing to ask by."""
+    NOT_CONFIGURED = "not-configured"
+    """The institution has configured no registry to ask."""
     NOT_FOUND = "not-found"
     FOUND = "found"
 
@@ -137,6 +142,12 @@ class Decision(BaseModel):
         return self.status is not None or self.task is not TaskAction.NONE
 
 
+_WHY_NOT_KNOWN = {
+    RegistryAnswer.NOT_ASKED: " (no identity number was given)",
+    RegistryAnswer.NOT_CONFIGURED: " (no registry is configured to ask)",
+}
+
+
 def _label(status: Status) -> str:
     return f"{status.value} ({SWEDISH_NAMES[status]})"
 
@@ -158,6 +169,7 @@ def decide(facts: Facts) -> Decision:
             + "; ".join(facts.problems)
             + ". It waits for manual review; nothing else was changed.",
             evidence={"problems": list(facts.problems)},
+            task=TaskAction.OPEN,
         )
     match = facts.match
     if match is None:
@@ -307,8 +319,7 @@ def _unmatched(facts: Facts) -> Decision:
         reason=Reason.UNKNOWN_TO_REGISTRIES,
         explanation=(
             "No existing person matched and no registry knows the person"
-            + (" (no identity number was given)" if facts.registry is RegistryAnswer.NOT_ASKED
-               else "")
+            + _WHY_NOT_KNOWN.get(facts.registry, "")
             + f": {_label(Status.NOT_APPROVED)}; the person was created from the form and waits "
             "for manual review."
         ),
@@ -368,8 +379,20 @@ def _unregistration(reg: Registration, match: Match) -> Decision:
     )
 
 
+OFFICE_DECISIONS = frozenset({Status.APPROVED_MANUALLY, Status.DENIED})
+"""The two statuses an administrator may give, in the status or in the decision column."""
+
+
 def decide_admin(registration: Registration, person: Person | None) -> Decision:
-    """Follow up an administrator's decision on a registration in manual review."""
+    """Follow up an administrator's decision on a registration in manual review.
+
+    The decision is the status the administrator set, or, on a registration still
+    ``NotApproved``, the office's decision column: then the status is written too.
+    """
+    chosen = registration.office_decision
+    if registration.status is Status.NOT_APPROVED and chosen in OFFICE_DECISIONS:
+        decided = decide_admin(registration.model_copy(update={"status": chosen}), person)
+        return decided.model_copy(update={"status": chosen})
     if registration.status is Status.APPROVED_MANUALLY:
         needs = person is not None and Category.REGISTERED_ALUMNUS not in person.categories
         return Decision(

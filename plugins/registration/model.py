@@ -78,6 +78,8 @@ class Registration(_Value):
     # The self-service link the person followed to make this registration: proof that they
     # control an address the person ``person_id`` already had on file.
     proof_link_id: str | None = None
+    office_decision: Status | None = None
+    """What the alumni office chose in the decision column (ApprovedManually or Denied)."""
 
 
 class Person(_Value):

@@ -71,6 +71,7 @@ def registration_columns(m: RegistrationMap) -> list[str]:
         m.self_declared, m.terminate_membership, m.status, m.reason, m.topics, m.channels,
         m.consent_version, m.consent_on, lookup_property(m.person), m.created_on,
         lookup_property(m.proof),
+        m.office_decision,
     ]
 
 
@@ -110,6 +111,7 @@ def registration_record(row: Mapping[str, Any], schema: SchemaMap) -> Registrati
         person_id=_guid(row.get(lookup_property(m.person))),
         created_on=parse_datetime(row.get(m.created_on)),
         proof_link_id=_proof(row, schema),
+        office_decision=m.status_of(row.get(m.office_decision)),
     )
     return RegistrationRecord(registration=registration, row=row, etag=row.get(ETAG))
 

@@ -75,11 +75,16 @@ class Registries:
                 adapter.close()
 
     def ask(self, national_id: str | None) -> RegistryFacts:
-        """Look ``national_id`` (canonical) up in each register; not asked without one.
+        """Look ``national_id`` (canonical) up in each register.
+
+        Without a configured register the answer is ``NOT_CONFIGURED``; without an identity
+        number it is ``NOT_ASKED``.
 
         A registry failure raises :class:`~plugins.registries.errors.RegistryError`.
         """
-        if national_id is None or (self.student is None and self.population is None):
+        if self.student is None and self.population is None:
+            return RegistryFacts(answer=RegistryAnswer.NOT_CONFIGURED)
+        if national_id is None:
             return RegistryFacts()
         student = self.student.lookup(national_id) if self.student else None
         population = self.population.lookup(national_id) if self.population else None

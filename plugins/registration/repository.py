@@ -169,6 +169,15 @@ class RegistrationRepository:
         with _translated():
             return DegreeTable(self.client, self.schema.degree).for_student(source, student_ref)
 
+    def team_ids(self, name: str) -> list[str]:
+        """The ids of the teams called ``name`` (at most two: one is the answer wanted)."""
+        t = self.schema.team
+        with _translated():
+            rows = self.client.query(
+                t.entity_set, select=[t.id], filter=odata.eq(t.name, name), top=2
+            )
+            return [str(row[t.id]).lower() for row in rows]
+
     def apply(self, batch: BatchRequest) -> list[BatchPartResult]:
         """Send one change set; :class:`StaleWrite` when Dataverse refused it (412/404)."""
         with _translated():

@@ -38,7 +38,15 @@ from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
 from plugins.registries.models import RegistryPerson, StudyFacts
 
-from .decision import Decision, Eligibility, Facts, PersonAction, decide, decide_admin
+from .decision import (
+    Decision,
+    Eligibility,
+    Facts,
+    PersonAction,
+    TaskAction,
+    decide,
+    decide_admin,
+)
 from .eligibility import evaluate, with_degrees
 from .errors import RegistrationGone, StaleWrite, TransientFailure
 from .matching import MatchKind, match_person
@@ -112,6 +120,7 @@ class RegistrationService:
         # Events carrying the tag this client writes with were caused by the pipeline itself.
         self.write_tag = client.settings.write_tag
         self.repository = RegistrationRepository(client, schema, settings.national_id_country)
+        self._team_id: str | None = None
 
     # ------------------------------------------------------------------ events
 
@@ -232,7 +241,7 @@ class RegistrationService:
             registry_person=registry.person,
             student=registry.student or self._refreshed_student(decision, checked.national_id),
         )
-        plan = plan_decision(decision, subject, self._write_options(now))
+        plan = plan_decision(decision, subject, self._write_options(now, decision))
         if plan is not None:
             self.repository.apply(plan)
             count_decision(str(decision.status))
@@ -386,13 +395,36 @@ class RegistrationService:
             canonical, normalise_email(email) if isinstance(email, str) else None, unregistration
         )
 
-    def _write_options(self, now: datetime) -> WriteOptions:
+    def _write_options(self, now: datetime, decision: Decision | None = None) -> WriteOptions:
+        """How to write ``decision`` (the review team is looked up only for a new task)."""
+        opens_task = decision is not None and decision.task is TaskAction.OPEN
         return WriteOptions(
             schema=self.schema,
             now=now,
-            review_team_id=self.settings.review_team_id,
+            review_team_id=self._review_team_id() if opens_task else None,
             task_due_days=self.settings.task_due_days,
+            language=self.settings.office_language,
         )
+
+    def _review_team_id(self) -> str | None:
+        """The team owning review tasks: ``review_team_id``, else ``review_team`` by name.
+
+        The name is looked up once per service. A name no team (or several teams) has
+        raises :class:`TransientFailure`, so the registration stays Received and the sweep
+        takes it up again once the team exists.
+        """
+        if self.settings.review_team_id or not self.settings.review_team:
+            return self.settings.review_team_id
+        if self._team_id is None:
+            name = self.settings.review_team
+            found = self.repository.team_ids(name)
+            if len(found) != 1:
+                raise TransientFailure(
+                    f"REGISTRATION__REVIEW_TEAM names {len(found)} teams called {name!r}; "
+                    "it must name exactly one (or set REGISTRATION__REVIEW_TEAM_ID)"
+                )
+            self._team_id = found[0]
+        return self._team_id
 
     @staticmethod
     def _outcome(

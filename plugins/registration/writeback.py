@@ -48,25 +48,26 @@ from .records import (
     choice_text,
     parse_datetime,
 )
+from .review_text import OfficeLanguage, evidence_text, explanation, review_task_text
 from .study import degree_rows, study_columns
 
 EXPLANATION_LIMIT = 4000
 EVIDENCE_LIMIT = 100_000
 TASK_SUBJECT_LIMIT = 200
 TASK_DESCRIPTION_LIMIT = 2000
-# The owner of a task is a team; ``teams`` is Dataverse's own table in every environment.
-TEAMS = "teams"
 CREATES = (PersonAction.CREATE_FROM_REGISTRY, PersonAction.CREATE_FROM_REGISTRATION)
 
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """How to write: the schema map, the time, and who owns review tasks by when."""
+    """How to write: the schema map, the time, who owns review tasks by when, and the
+    language the office reads explanations, evidence and tasks in."""
 
     schema: SchemaMap
     now: datetime
     review_team_id: str | None = None
     task_due_days: int = 5
+    language: OfficeLanguage = "en"
 
 
 @dataclass(frozen=True)
@@ -157,8 +158,9 @@ def _decision_columns(decision: Decision, options: WriteOptions) -> dict[str, An
     m = options.schema.registration
     columns: dict[str, Any] = {
         m.reason: decision.reason.value,
-        m.explanation: _clip(decision.explanation, EXPLANATION_LIMIT),
+        m.explanation: _clip(explanation(decision, options.language), EXPLANATION_LIMIT),
         m.evidence: _clip(compact_json(decision.evidence), EVIDENCE_LIMIT),
+        m.evidence_text: _clip(evidence_text(decision, options.language), EXPLANATION_LIMIT),
         m.processed_on: options.now,
     }
     if decision.status is not None:
@@ -482,19 +484,16 @@ def _review_task(
     t = options.schema.task
     m = options.schema.registration
     name = " ".join(p for p in (registration.first_name, registration.last_name) if p)
-    subject = f"Review alumni registration: {name or registration.id}"
-    description = (
-        f"{decision.explanation}\n\nReason: {decision.reason.value}\n"
-        f"Evidence: {json.dumps(decision.evidence, indent=1, sort_keys=True, default=str)}"
-    )
+    text = review_task_text(decision, name or registration.id, options.language)
     task: dict[str, Any] = {
-        t.subject: _clip(subject, TASK_SUBJECT_LIMIT),
-        t.description: _clip(description, TASK_DESCRIPTION_LIMIT),
+        t.subject: _clip(text.subject, TASK_SUBJECT_LIMIT),
+        t.description: _clip(text.description, TASK_DESCRIPTION_LIMIT),
         t.due: options.now + timedelta(days=options.task_due_days),
         f"{t.regarding_registration_nav}@odata.bind": odata.bind(m.entity_set, registration.id),
     }
     if options.review_team_id:
-        task[f"{t.owner_nav}@odata.bind"] = odata.bind(TEAMS, options.review_team_id)
+        teams = options.schema.team.entity_set
+        task[f"{t.owner_nav}@odata.bind"] = odata.bind(teams, options.review_team_id)
     return task
 
 

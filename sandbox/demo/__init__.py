@@ -36,6 +36,7 @@ from ..local_settings import registry_settings
 from ..product_settings import dataverse_settings, dataverse_values, servicebus_connection_string
 from ..webapi.context import API_PATH
 from .degrees import degree_feed_part
+from .office import print_review_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "mp-registration-events"
@@ -261,7 +262,9 @@ def run_demo() -> int:
                     "(requests: all runs of that registration)",
                 )
                 _summary(demo)
-                all_good = degree_feed_part(demo) and checked and decided
+                degrees_right = degree_feed_part(demo)
+                print_review_queue(client, MAP)
+                all_good = degrees_right and checked and decided
     print()
     print("every status as seed 001 prescribes" if all_good else "SOME STATUSES ARE WRONG")
     return 0 if all_good else 1

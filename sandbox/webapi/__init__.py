@@ -2,8 +2,11 @@
 
 Handlers live by concern: ``reads`` (GET and query options), ``writes`` (create, update,
 upsert, delete, references), ``bulk`` (CreateMultiple / UpdateMultiple / UpsertMultiple),
-``batch`` (``$batch``), ``actions`` (actions bound to one row: SendEmail) and ``functions``
-(WhoAmI and the metadata the clients ask for).
+``batch`` (``$batch``), ``actions`` (actions bound to one row: SendEmail,
+AddPrivilegesRole), ``functions`` (WhoAmI and the metadata the clients ask for) and
+``customization`` (solutions, forms, views, apps: their checks, actions and functions),
+``roles`` (privileges, role actions and the role relationships) and ``fetch`` (a view's
+FetchXml as a query).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from plugins.core.schema import Schema
 from .. import errors
 from ..config import SandboxConfig
 from ..store import Caller, Store
-from . import actions, batch, bulk, functions, reads, writes
+from . import actions, batch, bulk, customization, fetch, functions, reads, roles, writes
 from .context import API_PATH, ApiContext, Preferences
 from .resource import PathError, parse_resource
 
@@ -54,6 +57,10 @@ class WebApi:
             return batch.run_batch(ctx)
         if functions.handles(name):
             return functions.call(ctx, resource)
+        if customization.handles(name):
+            return customization.call(ctx, resource)
+        if roles.handles(name):
+            return roles.call(ctx, resource)
 
         table = self.schema.by_entity_set(name)
         if table is None:
@@ -67,6 +74,8 @@ class WebApi:
                         raise errors.method_not_allowed(method, request.url)
                     return bulk.run_action(ctx, table, action[len(ACTION_PREFIX) :])
                 raise errors.unknown_segment(action)
+            if method == "GET" and fetch.handles(ctx):
+                return fetch.get_collection(ctx, table)
             if method == "GET":
                 return reads.get_collection(ctx, table)
             if method == "POST":
@@ -86,6 +95,11 @@ class WebApi:
         if len(resource.segments) != 1:
             raise errors.unknown_segment(resource.segments[-1])
         prop = resource.segments[0]
+        if roles.is_association(table, prop) and method in ("GET", "POST"):
+            if method == "POST" and resource.ref:
+                return roles.associate(ctx, table, key, prop)
+            if method == "GET" and not resource.ref:
+                return roles.associated_roles(ctx, table, key, prop)
         if prop.startswith(ACTION_PREFIX) and not resource.ref:
             if method != "POST":
                 raise errors.method_not_allowed(method, request.url)

@@ -23,6 +23,7 @@ from plugins.core.schema import Table
 from .. import errors
 from ..http import json_response
 from ..store import Lookup, Row, Store
+from . import roles
 from .context import ApiContext
 from .resource import KeySpec
 from .writes import object_body
@@ -108,4 +109,7 @@ def _refused(message: str) -> errors.ODataError:
     return errors.bad_request(message, code=_REFUSED)
 
 
-_ACTIONS: dict[tuple[str, str], BoundAction] = {("email", "SendEmail"): send_email}
+_ACTIONS: dict[tuple[str, str], BoundAction] = {
+    ("email", "SendEmail"): send_email,
+    ("role", "AddPrivilegesRole"): roles.add_privileges_role,
+}

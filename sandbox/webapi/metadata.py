@@ -17,6 +17,7 @@ lookup's schema name is its navigation property when that differs only in case.
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,6 +276,26 @@ def build_model(schema: Schema) -> MetadataModel:
     )
 
 
+def schema_name_of(schema: Schema, logical_name: str) -> str:
+    """The ``SchemaName`` the sandbox gives a table of ``schema``."""
+    return _Namer(schema).schema_name(logical_name)
+
+
+# Dataverse's type codes of its own tables; a custom table gets one from 10000 up.
+_OBJECT_TYPE_CODES = {
+    "contact": 2, "systemuser": 8, "team": 9, "email": 4202, "task": 4212,
+    "activityparty": 135, "template": 2010, "businessunit": 10,
+}
+
+
+def object_type_code(logical_name: str) -> int:
+    """The table's ``ObjectTypeCode`` (stable: derived from the name for custom tables)."""
+    known = _OBJECT_TYPE_CODES.get(logical_name)
+    if known is not None:
+        return known
+    return 10_000 + zlib.crc32(logical_name.encode("utf-8")) % 50_000
+
+
 class _Namer:
     """Schema names derived from logical names (see the module docstring)."""
 
@@ -327,6 +348,7 @@ def _entity(table: Table, namer: _Namer) -> MetaObject:
             "MetadataId": _id("entity", name),
             "LogicalName": name,
             "SchemaName": schema_name,
+            "ObjectTypeCode": object_type_code(name),
             "EntitySetName": table.entity_set,
             "LogicalCollectionName": table.entity_set,
             "CollectionSchemaName": namer.schema_name(table.entity_set),

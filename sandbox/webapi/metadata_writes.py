@@ -40,6 +40,7 @@ from .. import errors
 from ..errors import ODataError
 from ..http import empty_response
 from ..steps import catalog as step_catalog
+from . import customization, roles
 from .context import ApiContext
 from .metadata import CAST_PREFIX, MetadataModel, MetaObject, build_model
 from .resource import KeySpec, Resource
@@ -99,6 +100,7 @@ def create(ctx: ApiContext, resource: Resource) -> Response:
             change = _new_key(table, body)
     if change is None:
         raise errors.method_not_allowed(ctx.request.method, ctx.request.url)
+    solution = customization.solution_for(ctx)
     located: list[str] = []
 
     def apply(schema: Schema) -> Schema:
@@ -108,8 +110,18 @@ def create(ctx: ApiContext, resource: Resource) -> Response:
 
     ctx.store.alter_schema(apply)
     if resource.name == "EntityDefinitions" and not segments:
-        step_catalog.add_filters(ctx.store, [str(body["SchemaName"]).lower()], ctx.caller)
+        created = str(body["SchemaName"]).lower()
+        step_catalog.add_filters(ctx.store, [created], ctx.caller)
+        with ctx.store.transaction(ctx.caller):
+            roles.add_privileges(ctx.store, [ctx.store.table(created)])
+    customization.record_metadata(ctx, resource, _metadata_id(located[0]), solution)
     return empty_response(headers={"OData-EntityId": f"{ctx.service_root}{located[0]}"})
+
+
+def _metadata_id(location: str) -> str | None:
+    """The MetadataId at the end of a located definition's URL, when it is there."""
+    found = re.findall(r"\(([0-9a-fA-F-]{36})\)", location)
+    return found[-1].lower() if found else None
 
 
 # ------------------------------------------------------------------ tables

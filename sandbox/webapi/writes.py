@@ -22,6 +22,7 @@ from ..http import empty_response, json_response
 from ..odata.catalog import CollectionNav, TableInfo, catalog
 from ..odata.options import QueryOptions, parse_query
 from ..store import Lookup, Row
+from . import customization
 from .annotations import Annotations
 from .context import ApiContext
 from .reads import ENTITY_OPTIONS
@@ -68,8 +69,12 @@ def create(ctx: ApiContext, table: Table) -> Response:
     """``POST <set>``: 204 + ``OData-EntityId``, or 201 + the row with representation."""
     body = object_body(ctx)
     representation = _Representation.of(ctx, table, expand=True)
+    solution = customization.solution_for(ctx)
     with ctx.store.transaction(ctx.caller):
-        row = insert_row(ctx, table, BodyReader(ctx, table).read(body))
+        changes = BodyReader(ctx, table).read(body)
+        customization.check_create(ctx, table, changes.values)
+        row = insert_row(ctx, table, changes)
+        customization.record_created(ctx, table, row, solution)
     if representation is not None:
         return representation.response(row, 201, etag_header=False)
     return empty_response(204, {"OData-EntityId": ctx.entity_url(table, row.id)})
@@ -230,7 +235,9 @@ def upsert_row(
     conditions.check(existing)
     key_columns = {table.primary_id} if primary else set(key.parts)
     kept = {name: value for name, value in body.items() if name not in key_columns}
-    return update_row(ctx, table, existing, reader.read(kept)), False
+    changes = reader.read(kept)
+    customization.check_create(ctx, table, {**existing.values, **changes.values})
+    return update_row(ctx, table, existing, changes), False
 
 
 def is_primary_key(table: Table, key: KeySpec) -> bool:

@@ -122,7 +122,8 @@ class PipelineEnv:
     # ------------------------------------------------------------------ setup
 
     def register_steps(self) -> None:
-        """Create and Update(mp_status) steps for each route, through the Web API."""
+        """Create and Update(mp_status, mp_officedecision) steps for each route, through
+        the Web API."""
         webhook = register_webhook(
             self.dv, f"{self.host.base_url}/api/registration/events", 4, WEBHOOK_KEY
         )
@@ -135,7 +136,7 @@ class PipelineEnv:
             self.steps[route] = [
                 register_step(self.dv, endpoint, "Create", "mp_registration"),
                 register_step(self.dv, endpoint, "Update", "mp_registration",
-                              filtering_attributes="mp_status"),
+                              filtering_attributes="mp_status,mp_officedecision"),
             ]
 
     def route(self, wanted: Route) -> None:

@@ -129,8 +129,10 @@ def test_provision_creates_everything_then_a_second_run_changes_nothing(
     assert "not in a transaction" in first.out and "provisioned: " in first.out
     writes = fresh.writes()
     assert writes and all(w.startswith("POST ") for w in writes)
-    created = int(first.out.split("provisioned: ")[1].split(" created")[0])
-    assert len(writes) == created
+    summary = first.out.split("provisioned: ")[1]
+    created = int(summary.split(" definitions created")[0])
+    applied = int(summary.split("; ")[1].split(" workspace steps applied")[0])
+    assert len(writes) == created + applied
     assert product_part(fresh.sandbox.schema) == product_part(product_schema())
 
     second = fresh.run()

@@ -59,6 +59,7 @@ DETAILS = (
     "firstname", "lastname", "emailaddress1", "emailaddress2", "emailaddress3", "telephone1",
     "mp_topics", "mp_channels", "mp_consentversion", "mp_consenton", "mp_consentsource",
 )
+OFFICE = personnummer("19811010", "122")
 
 DEGREE_CREDITS = [{"code": "DA1001", "name": "Datateknik", "credits": "90", "start": "2010-08-30",
                    "end": "2012-06-03", "passed_on": "2012-06-01"}]
@@ -306,9 +307,23 @@ def test_bad_input_gets_not_approved_with_the_reason_and_nothing_else(
     assert (row["mp_status"], row["mp_reason"]) == (NOT_APPROVED, "invalid-registration")
     assert problem in row["mp_explanation"]
     assert row["_mp_personid_value"] is None
-    assert env.tasks(registration_id) == []
+    [task] = env.tasks(registration_id)
+    assert task["_ownerid_value"] == env.team_id and task["statecode"] == 0
+    assert problem in task["description"]
     assert len(env.query("contacts?$select=contactid")) == before
     assert env.round_trips(correlation_id) <= 2
+
+
+def test_an_invalid_registration_approved_by_hand_closes_its_task(env: PipelineEnv) -> None:
+    registration_id, _ = register(env, **form(None, "invalid.approved@example.org",
+                                              mp_firstname=None))
+    assert env.dv.patch(f"mp_registrations({registration_id})",
+                        json={"mp_status": MANUALLY}).status_code == 204
+    env.settle()
+    row = env.registration(registration_id)
+    assert (row["mp_status"], row["mp_reason"]) == (MANUALLY, "approved-manually")
+    [task] = env.tasks(registration_id)
+    assert (task["statecode"], task["statuscode"]) == (1, 5)
 
 
 # ------------------------------------------------------------------ unregistration
@@ -374,6 +389,29 @@ def test_admin_approval_gives_registered_alumnus_and_closes_the_task(env: Pipeli
         assert categories(env.contact(contact_id)) == {STUDENT_CAT, REGISTERED_CAT}
         [task] = env.tasks(registration_id)
         assert (task["statecode"], task["statuscode"]) == (1, 5)
+
+
+def test_the_offices_decision_column_approves_in_one_action(env: PipelineEnv) -> None:
+    contact_id = person(env, OFFICE, "office@example.org", STUDENT_CAT)
+    registration_id, _ = register(env, **form(OFFICE, "office@example.org"))
+    assert env.registration(registration_id)["mp_status"] == NOT_APPROVED
+    assert env.dv.patch(f"mp_registrations({registration_id})",
+                        json={"mp_officedecision": MANUALLY}).status_code == 204
+    env.settle()
+    row = env.registration(registration_id)
+    assert (row["mp_status"], row["mp_reason"]) == (MANUALLY, "approved-manually")
+    assert categories(env.contact(contact_id)) == {STUDENT_CAT, REGISTERED_CAT}
+    [task] = env.tasks(registration_id)
+    assert (task["statecode"], task["statuscode"]) == (1, 5)
+
+
+def test_the_offices_decision_cannot_be_another_status(env: PipelineEnv) -> None:
+    registration_id, _ = register(env, **form(None, "other.decision@example.org",
+                                              mp_firstname=None))
+    response = env.dv.patch(f"mp_registrations({registration_id})",
+                            json={"mp_officedecision": REGISTERED})
+    assert response.status_code == 400
+    assert env.registration(registration_id)["mp_status"] == NOT_APPROVED
 
 
 def test_admin_denial_closes_the_task_and_leaves_the_person(env: PipelineEnv) -> None:

@@ -108,13 +108,23 @@ def test_no_match_registries_know_person_but_rule_fails() -> None:
     assert not d.add_categories
 
 
-@pytest.mark.parametrize("answer", [RegistryAnswer.NOT_FOUND, RegistryAnswer.NOT_ASKED])
-def test_no_match_and_no_registry_knows_the_person(answer: RegistryAnswer) -> None:
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (RegistryAnswer.NOT_FOUND, None),
+        (RegistryAnswer.NOT_ASKED, "(no identity number was given)"),
+        (RegistryAnswer.NOT_CONFIGURED, "(no registry is configured to ask)"),
+    ],
+)
+def test_no_match_and_no_registry_knows_the_person(answer: RegistryAnswer, why: str | None) -> None:
     d = decide(Facts(registration=registration(), match=NO_MATCH, registry=answer))
     assert d.status is Status.NOT_APPROVED
     assert d.reason is Reason.UNKNOWN_TO_REGISTRIES
     assert d.person is PersonAction.CREATE_FROM_REGISTRATION
     assert d.task is TaskAction.OPEN
+    assert d.evidence["registry"] == answer.value
+    for other in ("(no identity number was given)", "(no registry is configured to ask)"):
+        assert (other in d.explanation) is (other == why)
 
 
 def test_self_declared_alumnus_is_approved_when_the_rule_holds_without_registries() -> None:
@@ -147,11 +157,11 @@ def test_conflict_is_not_approved_never_a_guess(conflict: ConflictReason) -> Non
     assert d.evidence == {"conflict": conflict.value, "candidates": ["p1", "p2"]}
 
 
-def test_invalid_registration_gets_not_approved_and_nothing_else() -> None:
+def test_invalid_registration_gets_not_approved_and_a_review_task_only() -> None:
     d = decide(Facts(registration=registration(), problems=("invalid identity number",)))
     assert d.status is Status.NOT_APPROVED
     assert d.reason is Reason.INVALID_REGISTRATION
-    assert d.person is PersonAction.NONE and d.task is TaskAction.NONE
+    assert d.person is PersonAction.NONE and d.task is TaskAction.OPEN
     assert "invalid identity number" in d.explanation
 
 
@@ -258,3 +268,24 @@ class TestMatching:
     def test_duplicate_candidates_count_once(self) -> None:
         p = person()
         assert match_person(NID, EMAIL, [p, p]).kind is MatchKind.ONE
+
+
+@pytest.mark.parametrize("chosen", [Status.APPROVED_MANUALLY, Status.DENIED])
+def test_the_offices_decision_column_decides_a_registration_in_review(chosen: Status) -> None:
+    reg = registration(status=Status.NOT_APPROVED, office_decision=chosen)
+    d = decide_admin(reg, person(Category.STUDENT))
+    assert d.status is chosen and d.task is TaskAction.CLOSE
+    assert (Category.REGISTERED_ALUMNUS in d.add_categories) is (
+        chosen is Status.APPROVED_MANUALLY
+    )
+
+
+@pytest.mark.parametrize(
+    "status", [s for s in Status if s not in (Status.NOT_APPROVED, Status.RECEIVED)]
+)
+def test_the_decision_column_changes_no_registration_that_is_not_in_review(
+    status: Status,
+) -> None:
+    reg = registration(status=status, office_decision=Status.DENIED)
+    d = decide_admin(reg, person(Category.REGISTERED_ALUMNUS))
+    assert d.status is None

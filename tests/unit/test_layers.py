@@ -46,6 +46,14 @@ PURE_MODULES = [
     "plugins.core.body_limits",
     "plugins.core.schema_map",
     "plugins.dataverse.odata",
+    "plugins.registration.review_text",
+    "plugins.admin.workspace.texts",
+    "plugins.admin.workspace.formxml",
+    "plugins.admin.workspace.views",
+    "plugins.admin.workspace.sitemap",
+    "plugins.admin.workspace.roles",
+    "plugins.admin.workspace.components",
+    "plugins.admin.workspace.plan",
 ]
 HTTP_IMPORT = re.compile(r"^\s*(import|from) (requests|urllib3|httpx)\b", re.M)
 IMPURE_PACKAGES = {"requests", "urllib3", "msal", "azure", "tenacity", "werkzeug", "jwt"}

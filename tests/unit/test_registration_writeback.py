@@ -195,7 +195,10 @@ def test_person_the_rule_does_not_accept_is_created_with_a_review_task() -> None
     assert (task.method, task.url) == ("POST", "tasks")
     assert task.body["subject"] == "Review alumni registration: Ada Lovelace"
     assert task.body["description"].startswith(decision.explanation)
-    assert '"rule": "degree awarded"' in task.body["description"]
+    assert "Registries: the person is known to ladok" in task.body["description"]
+    assert "Alumni rule: degree awarded: does not hold" in task.body["description"]
+    assert "What the rule rested on: no degree" in task.body["description"]
+    assert registration.body["mp_evidencetext"] in task.body["description"]
     assert task.body["regardingobjectid_mp_registration_task@odata.bind"] == (
         f"/mp_registrations({REG_ID})"
     )
@@ -356,7 +359,7 @@ def test_registration_already_linked_is_not_relinked() -> None:
 # ---------------------------------------------------------------- invalid, conflict
 
 
-def test_invalid_registration_writes_only_its_status_and_reason() -> None:
+def test_invalid_registration_writes_its_status_and_reason_and_a_review_task() -> None:
     reg = record(mp_nationalid="19701063-2392", mp_email="not an address")
     checked = check_registration(reg.registration, Country.SE, national_id_required=False,
                                  today=date(2025, 3, 1))
@@ -365,11 +368,15 @@ def test_invalid_registration_writes_only_its_status_and_reason() -> None:
         "the identity number is not a valid SE number (bad-checksum)",
     )
     decision = decide(Facts(registration=reg.registration, problems=checked.problems))
-    [registration] = operations(plan_decision(decision, Subject(record=reg), OPTIONS))
+    registration, task = operations(plan_decision(decision, Subject(record=reg), OPTIONS))
     assert registration.body["mp_status"] == 100000003
     assert registration.body["mp_reason"] == "invalid-registration"
     assert "19701063" not in registration.body["mp_explanation"]
     assert "mp_PersonId@odata.bind" not in registration.body
+    assert (task.method, task.url) == ("POST", "tasks")
+    assert "19701063" not in task.body["description"]
+    assert "Problems found: the e-mail address is not a valid address" in task.body["description"]
+    assert task.body["ownerid@odata.bind"] == f"/teams({TEAM_ID})"
 
 
 def test_missing_fields_and_required_identity_number_are_problems() -> None:

@@ -107,7 +107,7 @@ def test_catalog_takes_table_and_column_names_from_the_schema_map() -> None:
     )
     assert created.images == ()
     assert (decided.message, decided.table, decided.filtering_attributes) == (
-        "Update", "new_alumniregistration", ("new_status",)
+        "Update", "new_alumniregistration", ("new_status", "mp_officedecision")
     )
     assert decided.images == (ImageSpec("PreImage", IMAGE_PRE, ("new_status",)),)
     assert {(s.stage, s.mode) for s in (created, decided)} == {
@@ -234,7 +234,7 @@ def test_first_plan_creates_endpoint_steps_and_image_linked_by_name() -> None:
         created.links
     )
     assert Link("sdkmessagefilterid", "sdkmessagefilters", row_id="f-update") in decided.links
-    assert decided.values["filteringattributes"] == "mp_status"
+    assert decided.values["filteringattributes"] == "mp_status,mp_officedecision"
     assert decided.values["asyncautodelete"] is True
     assert image.values == {
         "name": "PreImage", "entityalias": "PreImage", "imagetype": 0,
@@ -257,7 +257,9 @@ def test_plan_against_what_it_created_is_a_noop() -> None:
 def test_column_lists_compare_as_sets() -> None:
     registered = applied(plan_for())
     step = registered.steps[1]
-    shuffled = replace(step, values={**step.values, "filteringattributes": " MP_STATUS "})
+    shuffled = replace(
+        step, values={**step.values, "filteringattributes": " MP_OFFICEDECISION , MP_STATUS "}
+    )
     assert plan_for(replace(registered, steps=(registered.steps[0], shuffled))).is_noop
 
 
