@@ -441,6 +441,7 @@ class SelfServicePages:
                 email=contact.email,
                 terminate_membership=terminate,
                 person_id=contact.id,
+                proof_link_id=link.id,
             )
             outcome = "done/membership-ended" if terminate else "done/unregistered"
         else:

@@ -325,6 +325,9 @@ def test_a_link_works_once() -> None:
     assert second.status == 410 and "already been used" in second.body
     [draft] = h.store.registrations
     assert draft.person_id == BO.id and draft.kind is Kind.REGISTRATION
+    # The link e-mailed to the person is the registration's proof of control.
+    [link_id] = h.store.links
+    assert draft.proof_link_id == link_id
 
 
 def test_a_link_used_meanwhile_by_another_submission_is_refused() -> None:
