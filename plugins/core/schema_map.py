@@ -182,6 +182,7 @@ class EmailMap(_Map):
     subject: str = "subject"
     description: str = "description"
     direction: str = Field(default="directioncode", description="true = outgoing")
+    regarding: str = Field(default="regardingobjectid", description="lookup: what it is about")
     regarding_contact_nav: str = "regardingobjectid_contact_email"
     parties_nav: str = Field(
         default="email_activity_parties", description="deep-inserted with the e-mail"
@@ -292,6 +293,34 @@ class TombstoneMap(_Map):
     erased_on: str = "mp_erasedon"
 
 
+class ErasureRequestMap(_Map):
+    """The office's erasure requests (GDPR art. 17): one row per person to erase.
+
+    A row of its own rather than a flag on the contact, because erasure deletes (or blanks)
+    the contact: the request row is what remains to show the request was carried out, and it
+    can name someone by identity number for whom no contact exists yet.
+    """
+
+    table: str = "mp_erasurerequest"
+    entity_set: str = "mp_erasurerequests"
+    id: str = "mp_erasurerequestid"
+    name: str = "mp_name"
+    person: str = Field(default="mp_personid", description="lookup to the contact to erase")
+    person_nav: str = "mp_PersonId"
+    national_id: str = Field(
+        default="mp_nationalid", description="or the identity number (cleared when processed)"
+    )
+    status: str = "mp_status"
+    result: str = "mp_result"
+    processed_on: str = "mp_processedon"
+    status_values: dict[str, int] = {
+        "requested": 100000000,
+        "done": 100000001,
+        "not-found": 100000002,
+        "failed": 100000003,
+    }
+
+
 class CheckpointMap(_Map):
     """Where each scheduled job got to (its last successful run and its position)."""
 
@@ -324,6 +353,7 @@ class SchemaMap(_Map):
     membership: MembershipMap = MembershipMap()
     lifecycle_event: LifecycleEventMap = LifecycleEventMap()
     tombstone: TombstoneMap = TombstoneMap()
+    erasure_request: ErasureRequestMap = ErasureRequestMap()
     checkpoint: CheckpointMap = CheckpointMap()
     template: TemplateMap = TemplateMap()
     email: EmailMap = EmailMap()

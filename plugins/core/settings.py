@@ -449,7 +449,21 @@ class SyncSettings(BaseModel):
         servicebus_key: SecretStr | None = Field(default=None, description="its key")
         timeout_seconds: float = Field(default=10.0, gt=0, description="per Service Bus send")
 
+    class Erasure(BaseModel):
+        """Erasure requests (GDPR art. 17): rows the office creates, processed by a timer."""
+
+        enabled: bool = Field(
+            default=False, description="process erasure requests (needs tombstone_key)"
+        )
+        mode: Literal["delete", "anonymise"] = Field(
+            default="delete", description="delete the contact, or blank its personal columns"
+        )
+        max_requests_per_run: int = Field(
+            default=200, ge=1, description="requests processed per timer run; the rest wait"
+        )
+
     upkeep: Upkeep = Field(default_factory=Upkeep)
+    erasure: Erasure = Field(default_factory=Erasure)
     graduates: Graduates = Field(default_factory=Graduates)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     delivery: Delivery = Field(default_factory=Delivery)

@@ -76,11 +76,13 @@ def _build(settings: Settings) -> EventDispatcher:
         build_adapters(settings.registries), settings.registration
     )
     tagged = settings.dataverse.model_copy(update={"write_tag": settings.registration.write_tag})
+    key = settings.sync.tombstone_key
     registration = RegistrationService(
         DataverseClient(tagged),
         settings.registration,
         settings.schema_map,
         registries=registries,
+        tombstone_key=key.get_secret_value() if key else None,
     )
     try:
         follow_ups = build_follow_ups(settings, registration.client)

@@ -34,6 +34,8 @@ from plugins.core.settings import RegistrationSettings
 from plugins.dataverse.client import DataverseClient
 from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
+from plugins.sync.repository import Tombstones
+from plugins.sync.tombstone import identity_hash
 
 from .decision import Decision, Facts, decide, decide_admin
 from .eligibility import evaluate
@@ -99,6 +101,7 @@ class RegistrationService:
         *,
         registries: Registries | None = None,
         clock: Clock = utc_now,
+        tombstone_key: str | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -108,6 +111,9 @@ class RegistrationService:
         # Events carrying the tag this client writes with were caused by the pipeline itself.
         self.write_tag = client.settings.write_tag
         self.repository = RegistrationRepository(client, schema, settings.national_id_country)
+        # With the key (SyncSettings.tombstone_key) a person erased on request is not created.
+        self._tombstone_key = tombstone_key
+        self._tombstones = Tombstones(client, schema.tombstone)
 
     # ------------------------------------------------------------------ events
 
@@ -251,6 +257,8 @@ class RegistrationService:
         match = match_person(checked.national_id, checked.email, [c.person for c in contacts])
         if match.kind is not MatchKind.NONE or registration.kind is Kind.UNREGISTRATION:
             return Facts(registration=registration, match=match), RegistryFacts()
+        if self._erased(checked.national_id):
+            return Facts(registration=registration, match=match, erased=True), RegistryFacts()
         try:
             registry = self.registries.ask(checked.national_id)
         except RegistryError as exc:
@@ -269,6 +277,14 @@ class RegistrationService:
             eligibility=eligibility,
         )
         return facts, registry
+
+    def _erased(self, national_id: str | None) -> bool:
+        """Whether the (canonical) identity number carries a tombstone: one read, made only
+        before a person would be created."""
+        if not (national_id and self._tombstone_key):
+            return False
+        hashed = identity_hash(national_id, self._tombstone_key)
+        return bool(self._tombstones.any_of([hashed]))
 
     def _follow_up(self, registration_id: str, attempt: int) -> Outcome:
         read = self.repository.read_for_admin(registration_id)

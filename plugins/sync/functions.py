@@ -1,4 +1,5 @@
-"""The sync timers: register upkeep, new graduates and the lifecycle run, nightly (UTC).
+"""The sync timers: register upkeep, new graduates and the lifecycle run, nightly (UTC), and
+the erasure requests every quarter of an hour.
 
 Each timer runs one job of :class:`~plugins.sync.jobs.SyncJobs` (the job logs what it did);
 a job not enabled in settings does nothing. A failure raises, so the run shows as failed in
@@ -19,6 +20,7 @@ from .jobs import SyncJobs
 UPKEEP_SCHEDULE = "0 0 1 * * *"
 GRADUATES_SCHEDULE = "0 30 1 * * *"
 LIFECYCLE_SCHEDULE = "0 0 4 * * *"
+ERASURE_SCHEDULE = "0 */15 * * * *"
 
 blueprint = func.Blueprint()
 
@@ -42,3 +44,10 @@ def sync_lifecycle(timer: func.TimerRequest) -> None:
     """Membership statuses and the lifecycle messages due since the last run."""
     with SyncJobs(Settings()) as jobs:
         jobs.lifecycle(datetime.now(UTC))
+
+
+@blueprint.timer_trigger(arg_name="timer", schedule=ERASURE_SCHEDULE, use_monitor=True)
+def sync_erasure_requests(timer: func.TimerRequest) -> None:
+    """Carry out the office's erasure requests."""
+    with SyncJobs(Settings()) as jobs:
+        jobs.erasure(datetime.now(UTC))

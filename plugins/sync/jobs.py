@@ -1,4 +1,4 @@
-"""The three sync jobs built from settings, for the timers (and the admin CLI), and the
+"""The sync jobs built from settings, for the timers (and the admin CLI), and the
 event-started lifecycle messages for the event triggers.
 
 :class:`SyncJobs` opens one Dataverse client (and the registry adapter or Service Bus sender
@@ -20,6 +20,8 @@ from plugins.registries.protocol import RegistryAdapter
 from plugins.servicebus.sender import TopicSender
 
 from .delivery import Delivery, EmailDelivery, TopicDelivery
+from .erasure import Erasure
+from .erasure_requests import ErasureRequests, ErasureRunReport
 from .follow_ups import FollowUps
 from .graduates import GraduatesReport, NewGraduates
 from .repository import Checkpoints, Tombstones
@@ -68,6 +70,25 @@ class SyncJobs:
             ).run(now)
         finally:
             registry.close()
+
+    def erasure_requests(self) -> ErasureRequests:
+        """The erasure requests service (ConfigurationError without a tombstone key: an
+        erasure that leaves no tombstone would let the person come back)."""
+        if not self._key:
+            raise ConfigurationError("erasure needs SYNC__TOMBSTONE_KEY (32+ characters)")
+        schema = self.settings.schema_map
+        erasure = Erasure(self.client, schema, self._key, self.settings.sync.erasure.mode)
+        return ErasureRequests(
+            self.client, schema.erasure_request, erasure,
+            self.settings.registration.national_id_country,
+        )
+
+    def erasure(self, now: datetime) -> ErasureRunReport | None:
+        """The erasure requests still waiting, when enabled."""
+        settings = self.settings.sync.erasure
+        if not settings.enabled:
+            return None
+        return self.erasure_requests().run(now, settings.max_requests_per_run)
 
     def graduates(self, now: datetime) -> GraduatesReport | None:
         """New graduates, when enabled."""
