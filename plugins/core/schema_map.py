@@ -111,6 +111,15 @@ class ContactMap(_Map):
     consent_version: str = "mp_consentversion"
     consent_on: str = "mp_consenton"
     consent_source: str = "mp_consentsource"
+    undeliverable_email: str = Field(
+        default="mp_undeliverableemail", description="the address an e-mail to bounced"
+    )
+    undeliverable_on: str = Field(
+        default="mp_undeliverableon", description="when it bounced (empty = deliverable)"
+    )
+    details_confirmed_on: str = Field(
+        default="mp_detailsconfirmedon", description="when the person last confirmed details"
+    )
     do_not_bulk_email: str = "donotbulkemail"
     do_not_email: str = "donotemail"
     do_not_postal_mail: str = "donotpostalmail"
@@ -196,6 +205,11 @@ class EmailMap(_Map):
     sender: int = 1
     to_recipient: int = 2
     state: str = Field(default="statecode", description="0 = open (a draft, or failed to send)")
+    status: str = Field(default="statuscode", description="status reason (8 = Failed)")
+    failed_status: int = Field(
+        default=8, description="statuscode of an e-mail the mailbox could not send"
+    )
+    party: str = Field(default="partyid", description="the party's lookup (contact or user)")
 
 
 class SelfServiceLinkMap(_Map):
@@ -274,6 +288,8 @@ class LifecycleEventMap(_Map):
         EventKind.ANNIVERSARY: 100000005,
         EventKind.RENEWAL: 100000006,
         EventKind.FOLLOW_UP: 100000007,
+        EventKind.ADDRESS_REQUEST: 100000008,
+        EventKind.DATA_CHECK: 100000009,
     }
     delivery_values: dict[str, int] = {
         "pending": 100000000,

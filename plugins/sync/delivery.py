@@ -34,6 +34,7 @@ from plugins.dataverse.errors import DataverseError, DuplicateRecordError
 from plugins.servicebus.sender import TopicSender
 
 from .lifecycle import EventKind
+from .policy import deliverable_emails
 from .templates import contact_fields, render
 
 EMAIL_NAMESPACE = uuid.UUID("6f1c8a43-1b8e-5d4e-9a63-0c3d2f6f9e11")
@@ -51,6 +52,7 @@ class PendingEvent:
     due: date
     template: str
     membership_id: str | None = None
+    channel: str = "email"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class EmailDelivery:
     ) -> None:
         self._client = client
         self._emails = EmailActivities(client, email, contacts.entity_set)
+        self._contacts = contacts
         self._templates = templates
         self._titles = dict(titles)
         self._cache: dict[str, _Template | None] = {}
@@ -114,6 +117,7 @@ class EmailDelivery:
             event.person_id,
             render(template.subject, contact, escape=False),
             render(template.body, contact, escape=True),
+            self._address(contact),
         )
         email_id = str(uuid.uuid5(EMAIL_NAMESPACE, event.key))
         try:
@@ -122,6 +126,13 @@ class EmailDelivery:
         except DataverseError as exc:
             return Delivered(f"sending failed: {type(exc).__name__}: {exc}", retry=True)
         return Delivered()
+
+    def _address(self, contact: Mapping[str, Any]) -> str | None:
+        """The address to use when the primary one bounced (None: Dataverse's choice)."""
+        c = self._contacts
+        emails = [str(contact[column]) for column in c.emails if contact.get(column)]
+        usable = deliverable_emails(emails, contact.get(c.undeliverable_email))
+        return usable[0] if usable and emails and usable[0] != emails[0] else None
 
     def _created(self, email_id: str, message: Message) -> bool:
         """Create the activity; False when an earlier delivery created it already."""

@@ -19,6 +19,7 @@ from plugins.registries.models import RegistryName
 from plugins.registries.protocol import RegistryAdapter
 from plugins.servicebus.sender import TopicSender
 
+from .bounces import BounceScan
 from .delivery import Delivery, EmailDelivery, TopicDelivery
 from .erasure import Erasure
 from .erasure_requests import ErasureRequests, ErasureRunReport
@@ -110,9 +111,12 @@ class SyncJobs:
         lifecycle = self.settings.sync.lifecycle
         if not lifecycle.enabled:
             return None
+        schema = self.settings.schema_map
         delivery, sender = build_delivery(self.settings, self.client)
         try:
-            return LifecycleRun(self.client, self.settings.schema_map, lifecycle, delivery).run(now)
+            # Bounces first: nothing goes to an address that failed since the last run.
+            BounceScan(self.client, schema, Checkpoints(self.client, schema.checkpoint)).run(now)
+            return LifecycleRun(self.client, schema, lifecycle, delivery).run(now)
         finally:
             if sender is not None:
                 sender.close()

@@ -106,7 +106,9 @@ class EventLedger:
             e.period: event.period,
             e.due: event.due,
             e.template: event.template,
-            e.channel: self._schema.preferences.channel_values[self._settings.channel],
+            e.channel: self._schema.preferences.channel_values[
+                event.channel or self._settings.channel
+            ],
             e.delivery_status: e.delivery_values["pending"],
         }
         if event.membership_id is not None:
@@ -130,6 +132,7 @@ class EventLedger:
     def _pending_where(self, today: date, where: odata.Filter | None) -> list[PendingEvent]:
         e = self._schema.lifecycle_event
         kinds = {number: kind for kind, number in e.kind_values.items()}
+        channels = {n: name for name, n in self._schema.preferences.channel_values.items()}
         reach = today - timedelta(days=self._settings.rules.max_catch_up_days)
         clauses = [
             odata.eq(e.delivery_status, e.delivery_values["pending"]),
@@ -139,7 +142,7 @@ class EventLedger:
         rows = self._client.query(
             e.entity_set,
             select=(e.id, e.key, lookup_value(e.person), lookup_value(e.membership),
-                    e.kind, e.period, e.due, e.template),
+                    e.kind, e.period, e.due, e.template, e.channel),
             filter=odata.and_(*clauses, *([where] if where is not None else [])),
             orderby=(odata.asc(e.due), odata.asc(e.key)),
         )
@@ -161,6 +164,7 @@ class EventLedger:
                     due=due,
                     template=str(row.get(e.template) or kind),
                     membership_id=str(membership).lower() if membership else None,
+                    channel=channels.get(row.get(e.channel), self._settings.channel),
                 )
             )
         return pending
@@ -196,7 +200,7 @@ class EventLedger:
             return self._outcome("failed", "person not found")
         recipient = recipient_from_contact(contact, self._schema.contact, self._schema.preferences)
         action = Action(
-            Channel(self._settings.channel),
+            Channel(event.channel),
             topic=self._settings.topics.get(event.kind),
             bulk=event.kind in self._settings.bulk_kinds,
         )

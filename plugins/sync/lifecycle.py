@@ -67,6 +67,8 @@ class EventKind(StrEnum):
     ANNIVERSARY = "anniversary"
     RENEWAL = "renewal"
     FOLLOW_UP = "follow-up"
+    ADDRESS_REQUEST = "address-request"
+    DATA_CHECK = "data-check"
 
 
 class LifecycleRules(BaseModel):
@@ -140,6 +142,8 @@ class DueEvent:
     period: str
     due: date
     membership_id: str | None = None
+    channel: str | None = None
+    """The channel the event goes by (None: the lifecycle's configured channel)."""
 
     @property
     def template(self) -> str:

@@ -16,7 +16,9 @@ checked here first, and the first rule that refuses gives the reason:
 4. post is never sent to a person whose address is protected (or whose protection the
    registry did not state): a letter reveals where they live to whoever handles it;
 5. the person must be reachable on the channel (an e-mail address, a mobile number, an
-   address).
+   address); an e-mail address that bounced (``mp_undeliverableemail``) does not count, and
+   a person whose every address bounced is refused as ``email-undeliverable`` until they
+   give another one.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Refusal(StrEnum):
     NO_CONSENT = "no-consent"
     PROTECTED_ADDRESS = "protected-address"
     UNREACHABLE = "unreachable"
+    EMAIL_UNDELIVERABLE = "email-undeliverable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class Recipient:
     has_email: bool = False
     has_mobile: bool = False
     has_address: bool = False
+    email_undeliverable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,8 @@ def recipient_from_contact(
     """The recipient a contact row describes (columns named by the schema map)."""
     protection = row.get(columns.protection_level)
     address = row.get(columns.address_line1) and row.get(columns.postal_code)
+    emails = [str(row[c]) for c in columns.emails if row.get(c)]
+    deliverable = deliverable_emails(emails, row.get(columns.undeliverable_email))
     return Recipient(
         person_id=str(row[columns.id]),
         active=row.get(columns.state) in (None, 0),
@@ -139,10 +145,19 @@ def recipient_from_contact(
             Channel(c) for c in _chosen(row.get(columns.channels), preferences.channel_values)
         ),
         consented=bool(row.get(columns.consent_on)),
-        has_email=any(row.get(c) for c in columns.emails),
+        has_email=bool(deliverable),
         has_mobile=bool(row.get(columns.mobile_phone)),
         has_address=bool(address),
+        email_undeliverable=bool(emails) and not deliverable,
     )
+
+
+def deliverable_emails(emails: list[str], undeliverable: Any) -> list[str]:
+    """The addresses that did not bounce (compared without regard to case or spaces)."""
+    if not isinstance(undeliverable, str) or not undeliverable.strip():
+        return emails
+    bounced = undeliverable.strip().casefold()
+    return [e for e in emails if e.strip().casefold() != bounced]
 
 
 def contact_columns(columns: ContactMap) -> tuple[str, ...]:
@@ -162,6 +177,7 @@ def contact_columns(columns: ContactMap) -> tuple[str, ...]:
         columns.channels,
         columns.consent_on,
         *columns.emails,
+        columns.undeliverable_email,
         columns.mobile_phone,
         columns.address_line1,
         columns.postal_code,
@@ -211,6 +227,8 @@ def _address(recipient: Recipient, action: Action) -> Refusal | None:
         reachable = recipient.has_address
     elif action.channel is Channel.SMS:
         reachable = recipient.has_mobile
+    elif recipient.email_undeliverable:
+        return Refusal.EMAIL_UNDELIVERABLE
     else:
         reachable = recipient.has_email
     return None if reachable else Refusal.UNREACHABLE
