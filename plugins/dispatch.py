@@ -22,6 +22,7 @@ from plugins.core.events import DataverseEvent
 from plugins.registration.errors import TransientFailure
 from plugins.registration.service import Outcome, RegistrationService
 from plugins.servicebus.sender import TopicSender
+from plugins.sms.acs import AcsSmsSender
 from plugins.sync.follow_ups import FollowUpFailure, FollowUps
 
 RETRYABLE = (TransientFailure, FollowUpFailure)
@@ -35,7 +36,7 @@ class EventDispatcher:
         self,
         registration: RegistrationService,
         follow_ups: FollowUps | None = None,
-        sender: TopicSender | None = None,
+        sender: TopicSender | AcsSmsSender | None = None,
     ) -> None:
         self.registration = registration
         self.follow_ups = follow_ups

@@ -160,6 +160,9 @@ class TaskMap(_Map):
     description: str = "description"
     due: str = "scheduledend"
     regarding_registration_nav: str = "regardingobjectid_mp_registration_task"
+    regarding_contact_nav: str = Field(
+        default="regardingobjectid_contact_task", description="a task about a person"
+    )
     regarding: str = "regardingobjectid"
     owner_nav: str = "ownerid"
     state: str = "statecode"

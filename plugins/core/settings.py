@@ -462,7 +462,47 @@ class SyncSettings(BaseModel):
             default=200, ge=1, description="requests processed per timer run; the rest wait"
         )
 
+    class Sms(BaseModel):
+        """The SMS channel: Azure Communication Services SMS (off until ``endpoint`` is set)."""
+
+        endpoint: str = Field(
+            default="", description="https://<resource>.communication.azure.com; empty = no SMS"
+        )
+        access_key: SecretStr | None = Field(default=None, description="the resource's key")
+        sender: str = Field(default="", description="ACS phone number (E.164) or sender id")
+        country_code: str = Field(
+            default="+46", pattern=r"^\+[1-9]\d{0,3}$",
+            description="for mobile numbers stored without one",
+        )
+        texts: dict[str, str] = Field(
+            default={
+                "address-request": "Hej {first_name}! Vi saknar din e-postadress. "
+                "Fyll i den här: {link}",
+            },
+            description="template name -> text; {first_name} and {link} are filled in",
+        )
+        link_lifetime_days: int = Field(
+            default=14, ge=1, le=60, description="how long a texted update link works"
+        )
+        timeout_seconds: float = Field(default=10.0, gt=0, description="per ACS request")
+
+    class AddressRequests(BaseModel):
+        """Asking people without a deliverable e-mail address for one: SMS, else a letter."""
+
+        enabled: bool = Field(default=False, description="ask during the lifecycle run")
+        interval_days: int = Field(
+            default=180, ge=1, description="a person is asked at most once per interval"
+        )
+        max_per_run: int = Field(default=1000, ge=1, description="requests recorded per run")
+        letter_subjects: dict[str, str] = Field(
+            default={"address-request": "Send a letter asking for an e-mail address"},
+            description="template name -> subject of the office's letter task",
+        )
+        letter_due_days: int = Field(default=7, ge=0, description="letter task due after")
+
     upkeep: Upkeep = Field(default_factory=Upkeep)
+    sms: Sms = Field(default_factory=Sms)
+    address_requests: AddressRequests = Field(default_factory=AddressRequests)
     erasure: Erasure = Field(default_factory=Erasure)
     graduates: Graduates = Field(default_factory=Graduates)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)

@@ -148,22 +148,12 @@ class SelfServiceStore:
 
     def issue_link(self, link: Link, recipient: Recipient, email: Email) -> None:
         """Create the link's row and the e-mail carrying it, and send the e-mail, atomically."""
-        links, contact = self.schema.selfservice_link, self.schema.contact
-        person = odata.bind(contact.entity_set, recipient.contact_id)
+        links = self.schema.selfservice_link
         email_id = str(uuid.uuid4())
         message = Message(recipient.contact_id, email.subject, email.html, recipient.address)
         batch = BatchRequest()
         changes = batch.changeset()
-        changes.create(
-            links.entity_set,
-            {
-                links.id: link.id,
-                links.name: f"{link.purpose.value} {link.expires_at:%Y-%m-%d %H:%M}",
-                links.purpose: links.purpose_values[link.purpose.value],
-                links.expires_on: link.expires_at,
-                f"{links.person_nav}@odata.bind": person,
-            },
-        )
+        changes.create(links.entity_set, link_row(self.schema, link, recipient.contact_id))
         changes.create(self.emails.entity_set, self.emails.record(message, email_id))
         self.emails.send_in(changes, odata.entity_path(self.emails.entity_set, email_id))
         self.client.execute_batch(batch)
@@ -257,6 +247,18 @@ class SelfServiceStore:
             channels=_choices_of(row.get(c.channels), prefs.channel_values),
             consent_version=row.get(c.consent_version),
         )
+
+
+def link_row(schema: SchemaMap, link: Link, contact_id: str) -> dict[str, Any]:
+    """The Dataverse row of a link for the contact (created before the link is sent)."""
+    links = schema.selfservice_link
+    return {
+        links.id: link.id,
+        links.name: f"{link.purpose.value} {link.expires_at:%Y-%m-%d %H:%M}",
+        links.purpose: links.purpose_values[link.purpose.value],
+        links.expires_on: link.expires_at,
+        f"{links.person_nav}@odata.bind": odata.bind(schema.contact.entity_set, contact_id),
+    }
 
 
 def _multichoice(chosen: frozenset[str], values: dict[str, int]) -> str | None:

@@ -181,6 +181,7 @@ class TopicDelivery:
             "template": event.template,
             "personId": event.person_id,
             "membershipId": event.membership_id,
+            "channel": event.channel,
         }
         self._sender.send(body, message_id=event.key, label=str(event.kind))
         return Delivered()

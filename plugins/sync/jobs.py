@@ -9,22 +9,29 @@ enabled in :class:`~plugins.core.settings.SyncSettings`. :func:`build_follow_ups
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from zoneinfo import ZoneInfo
 
 from plugins.core.settings import Settings
 from plugins.dataverse.client import DataverseClient
 from plugins.registries.factory import build_adapters
 from plugins.registries.models import RegistryName
 from plugins.registries.protocol import RegistryAdapter
+from plugins.selfservice.signing import KeyRing
 from plugins.servicebus.sender import TopicSender
+from plugins.sms.acs import AcsSmsSender, SmsError
 
+from .address_requests import AddressRequests
 from .bounces import BounceScan
+from .channels import ChannelDeliveries, LetterDelivery, SmsDelivery
 from .delivery import Delivery, EmailDelivery, TopicDelivery
 from .erasure import Erasure
 from .erasure_requests import ErasureRequests, ErasureRunReport
 from .follow_ups import FollowUps
 from .graduates import GraduatesReport, NewGraduates
+from .ledger import EventLedger
+from .links import UpdateLinks
 from .repository import Checkpoints, Tombstones
 from .service import LifecycleReport, LifecycleRun
 from .upkeep import RegisterUpkeep, UpkeepReport
@@ -116,6 +123,11 @@ class SyncJobs:
         try:
             # Bounces first: nothing goes to an address that failed since the last run.
             BounceScan(self.client, schema, Checkpoints(self.client, schema.checkpoint)).run(now)
+            requests = self.settings.sync.address_requests
+            if requests.enabled:
+                ledger = EventLedger(self.client, schema, lifecycle, delivery)
+                today = now.astimezone(ZoneInfo(lifecycle.timezone)).date()
+                AddressRequests(self.client, schema, requests, ledger).run(today)
             return LifecycleRun(self.client, schema, lifecycle, delivery).run(now)
         finally:
             if sender is not None:
@@ -133,15 +145,26 @@ class SyncJobs:
 
 def build_delivery(
     settings: Settings, client: DataverseClient
-) -> tuple[Delivery, TopicSender | None]:
-    """The configured delivery, and the Service Bus sender it uses (to close) if any."""
+) -> tuple[Delivery, TopicSender | AcsSmsSender | None]:
+    """The configured delivery, and the sender it uses (to close) if any.
+
+    With ``delivery=email`` each event goes by its channel: e-mail from a Dataverse
+    template, SMS through Azure Communication Services (when ``SYNC__SMS__ENDPOINT`` is
+    set), a letter as a task for the office. A topic message carries every channel.
+    """
     delivery = settings.sync.delivery
     schema = settings.schema_map
     if delivery.mode != "servicebus":
         email = EmailDelivery(
             client, schema.email, schema.template, schema.contact, delivery.templates
         )
-        return email, None
+        letters = settings.sync.address_requests
+        post = LetterDelivery(client, schema, letters.letter_subjects, letters.letter_due_days)
+        channels: dict[str, Delivery] = {"email": email, "post": post}
+        sms, sender = build_sms(settings, client)
+        if sms is not None:
+            channels["sms"] = sms
+        return ChannelDeliveries(channels), sender
     key = delivery.servicebus_key
     if not (delivery.servicebus_url and delivery.servicebus_key_name and key):
         raise ConfigurationError(
@@ -159,7 +182,7 @@ def build_delivery(
 
 def build_follow_ups(
     settings: Settings, client: DataverseClient
-) -> tuple[FollowUps, TopicSender | None] | None:
+) -> tuple[FollowUps, TopicSender | AcsSmsSender | None] | None:
     """The event-started messages on ``client``, or None when not enabled; the Service Bus
     sender comes along so that whoever keeps the service can close it."""
     rules = settings.sync.follow_ups
@@ -168,3 +191,32 @@ def build_follow_ups(
     delivery, sender = build_delivery(settings, client)
     sync = settings.sync
     return FollowUps(client, settings.schema_map, sync.lifecycle, rules, delivery), sender
+
+
+def build_sms(
+    settings: Settings, client: DataverseClient
+) -> tuple[SmsDelivery | None, AcsSmsSender | None]:
+    """The SMS channel when ``SYNC__SMS__ENDPOINT`` is set, with update links when the
+    self-service pages have link keys and a public URL."""
+    sms = settings.sync.sms
+    if not sms.endpoint:
+        return None, None
+    if not (sms.access_key and sms.sender):
+        raise ConfigurationError("SYNC__SMS__ENDPOINT needs SYNC__SMS__ACCESS_KEY and _SENDER")
+    sender = AcsSmsSender(
+        sms.endpoint, sms.access_key.get_secret_value(), sms.sender,
+        timeout_seconds=sms.timeout_seconds,
+    )
+    pages = settings.selfservice
+    links = None
+    if pages.link_keys and pages.public_base_url:
+        links = UpdateLinks(
+            client, settings.schema_map,
+            KeyRing.from_secrets(pages.link_keys, pages.link_key_id), pages.public_base_url,
+            timedelta(days=sms.link_lifetime_days), pages.default_language,
+            lambda: datetime.now(UTC),
+        )
+    delivery = SmsDelivery(
+        sender, settings.schema_map, sms.texts, sms.country_code, links, (SmsError,)
+    )
+    return delivery, sender

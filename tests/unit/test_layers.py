@@ -28,6 +28,7 @@ PURE_MODULES = [
     "plugins.sync.templates",
     "plugins.sync.tombstone",
     "plugins.sync.lookups",
+    "plugins.sync.outreach",
     "plugins.sync.graduation",
     "plugins.sync.triggers",
     "plugins.selfservice.signing",
