@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from plugins.identity import Country
 from plugins.registration.eligibility import DEFAULT_RULE, AlumniRule
+from plugins.registration.model import Category
 from plugins.sync.lifecycle import EventKind, LifecycleRules
 from plugins.sync.triggers import FollowUpRules
 
@@ -500,7 +501,27 @@ class SyncSettings(BaseModel):
         )
         letter_due_days: int = Field(default=7, ge=0, description="letter task due after")
 
+    class DataCheck(BaseModel):
+        """Data-check mailings ("are your details right?"): a link to check them, at an
+        interval since the person last confirmed them, at most ``daily_cap`` a run."""
+
+        enabled: bool = Field(default=False, description="send data-check mailings")
+        interval_days: int = Field(
+            default=365, ge=30, description="ask again this long after the last confirmation"
+        )
+        daily_cap: int = Field(
+            default=2000, ge=1, description="mailings recorded per run; the rest wait a day"
+        )
+        categories: tuple[Category, ...] = Field(
+            default=(Category.ALUMNUS, Category.REGISTERED_ALUMNUS, Category.MEMBER),
+            min_length=1, description="who is asked (person categories)",
+        )
+        link_lifetime_days: int = Field(
+            default=30, ge=1, le=90, description="how long the mailed update link works"
+        )
+
     upkeep: Upkeep = Field(default_factory=Upkeep)
+    data_check: DataCheck = Field(default_factory=DataCheck)
     sms: Sms = Field(default_factory=Sms)
     address_requests: AddressRequests = Field(default_factory=AddressRequests)
     erasure: Erasure = Field(default_factory=Erasure)

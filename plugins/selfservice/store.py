@@ -181,7 +181,8 @@ class SelfServiceStore:
         )
 
     def submit_with_link(self, record: LinkRecord, draft: RegistrationDraft, now: datetime) -> None:
-        """Mark the link used and create the registration, both or neither.
+        """Mark the link used and create the registration, both or neither; an update also
+        records on the contact that the person confirmed their details (``now``).
 
         Raises :class:`LinkAlreadyUsed` when the link's row changed since it was read (another
         submission used it).
@@ -194,6 +195,13 @@ class SelfServiceStore:
             if_match=record.etag,
         )
         changes.create(self.schema.registration.entity_set, self._record(draft))
+        if draft.kind is Kind.REGISTRATION and draft.person_id:
+            # Saving the form, changed or not, is the person confirming their details.
+            contact = self.schema.contact
+            changes.update(
+                odata.entity_path(contact.entity_set, draft.person_id),
+                {contact.details_confirmed_on: now},
+            )
         try:
             self.client.execute_batch(batch)
         except BatchError as exc:

@@ -34,8 +34,9 @@ from plugins.dataverse.errors import DataverseError, DuplicateRecordError
 from plugins.servicebus.sender import TopicSender
 
 from .lifecycle import EventKind
+from .links import UpdateLinks
 from .policy import deliverable_emails
-from .templates import contact_fields, render
+from .templates import contact_fields, link_fields, render
 
 EMAIL_NAMESPACE = uuid.UUID("6f1c8a43-1b8e-5d4e-9a63-0c3d2f6f9e11")
 
@@ -92,8 +93,10 @@ class EmailDelivery:
         templates: TemplateMap,
         contacts: ContactMap,
         titles: Mapping[str, str],
+        links: UpdateLinks | None = None,
     ) -> None:
         self._client = client
+        self._links = links
         self._emails = EmailActivities(client, email, contacts.entity_set)
         self._contacts = contacts
         self._templates = templates
@@ -113,10 +116,17 @@ class EmailDelivery:
         template = self._template(title)
         if template is None:
             return Delivered(f"template '{title}' not found")
+        wanted = link_fields(template.subject, template.body)
+        if wanted and self._links is None:
+            return Delivered("no update link: SELFSERVICE__LINK_KEYS and PUBLIC_BASE_URL")
+        try:
+            links = {name: self._links.issue(event.person_id) for name in wanted if self._links}
+        except DataverseError as exc:
+            return Delivered(f"link not created: {type(exc).__name__}", retry=True)
         message = Message(
             event.person_id,
-            render(template.subject, contact, escape=False),
-            render(template.body, contact, escape=True),
+            render(template.subject, contact, escape=False, links=links),
+            render(template.body, contact, escape=True, links=links),
             self._address(contact),
         )
         email_id = str(uuid.uuid5(EMAIL_NAMESPACE, event.key))

@@ -25,6 +25,7 @@ from plugins.sms.acs import AcsSmsSender, SmsError
 from .address_requests import AddressRequests
 from .bounces import BounceScan
 from .channels import ChannelDeliveries, LetterDelivery, SmsDelivery
+from .data_checks import DataChecks
 from .delivery import Delivery, EmailDelivery, TopicDelivery
 from .erasure import Erasure
 from .erasure_requests import ErasureRequests, ErasureRunReport
@@ -123,11 +124,13 @@ class SyncJobs:
         try:
             # Bounces first: nothing goes to an address that failed since the last run.
             BounceScan(self.client, schema, Checkpoints(self.client, schema.checkpoint)).run(now)
-            requests = self.settings.sync.address_requests
-            if requests.enabled:
-                ledger = EventLedger(self.client, schema, lifecycle, delivery)
-                today = now.astimezone(ZoneInfo(lifecycle.timezone)).date()
-                AddressRequests(self.client, schema, requests, ledger).run(today)
+            ledger = EventLedger(self.client, schema, lifecycle, delivery)
+            today = now.astimezone(ZoneInfo(lifecycle.timezone)).date()
+            sync = self.settings.sync
+            if sync.address_requests.enabled:
+                AddressRequests(self.client, schema, sync.address_requests, ledger).run(today)
+            if sync.data_check.enabled:
+                DataChecks(self.client, schema, sync.data_check, lifecycle, ledger).run(today)
             return LifecycleRun(self.client, schema, lifecycle, delivery).run(now)
         finally:
             if sender is not None:
@@ -155,8 +158,9 @@ def build_delivery(
     delivery = settings.sync.delivery
     schema = settings.schema_map
     if delivery.mode != "servicebus":
+        links = build_links(settings, client, settings.sync.data_check.link_lifetime_days)
         email = EmailDelivery(
-            client, schema.email, schema.template, schema.contact, delivery.templates
+            client, schema.email, schema.template, schema.contact, delivery.templates, links
         )
         letters = settings.sync.address_requests
         post = LetterDelivery(client, schema, letters.letter_subjects, letters.letter_due_days)
@@ -207,16 +211,21 @@ def build_sms(
         sms.endpoint, sms.access_key.get_secret_value(), sms.sender,
         timeout_seconds=sms.timeout_seconds,
     )
-    pages = settings.selfservice
-    links = None
-    if pages.link_keys and pages.public_base_url:
-        links = UpdateLinks(
-            client, settings.schema_map,
-            KeyRing.from_secrets(pages.link_keys, pages.link_key_id), pages.public_base_url,
-            timedelta(days=sms.link_lifetime_days), pages.default_language,
-            lambda: datetime.now(UTC),
-        )
+    links = build_links(settings, client, sms.link_lifetime_days)
     delivery = SmsDelivery(
         sender, settings.schema_map, sms.texts, sms.country_code, links, (SmsError,)
     )
     return delivery, sender
+
+
+def build_links(settings: Settings, client: DataverseClient, days: int) -> UpdateLinks | None:
+    """Update links valid ``days``, when the self-service pages have link keys and a public
+    URL (None otherwise: a message that needs a link then fails with the reason)."""
+    pages = settings.selfservice
+    if not (pages.link_keys and pages.public_base_url):
+        return None
+    return UpdateLinks(
+        client, settings.schema_map,
+        KeyRing.from_secrets(pages.link_keys, pages.link_key_id), pages.public_base_url,
+        timedelta(days=days), pages.default_language, lambda: datetime.now(UTC),
+    )

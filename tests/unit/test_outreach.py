@@ -7,6 +7,8 @@ from datetime import date
 
 import pytest
 
+from plugins.registration.model import Category
+from plugins.sync.data_check_report import confirmation_rates
 from plugins.sync.outreach import address_request_channel, e164, request_period
 from plugins.sync.policy import Channel, Recipient
 
@@ -57,3 +59,17 @@ def test_one_request_per_interval() -> None:
 )
 def test_numbers_become_e164(typed: str | None, expected: str | None) -> None:
     assert e164(typed, "+46") == expected
+
+
+def test_confirmation_rates_per_wave_and_category() -> None:
+    member = frozenset({Category.ALUMNUS, Category.MEMBER})
+    alumnus = frozenset({Category.ALUMNUS})
+    rates = confirmation_rates([
+        ("20250101", member, True), ("20250101", alumnus, False), ("20250101", alumnus, True),
+        ("20250630", alumnus, False), ("20250630", frozenset(), True),
+    ])
+    assert [(r.wave, r.category, r.sent, r.confirmed) for r in rates] == [
+        ("20250101", "Alumnus", 2, 1), ("20250101", "Member", 1, 1),
+        ("20250630", "Alumnus", 1, 0), ("20250630", "Other", 1, 1),
+    ]
+    assert rates[0].rate == 0.5
