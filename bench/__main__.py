@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from . import (
     client_upsert,
     cold_start,
+    data_check,
     decisions,
     registration_throughput,
     sandbox_gets,
@@ -40,6 +41,8 @@ BENCHMARKS = {
     "client_upsert": Benchmark(client_upsert.main, ["--count", "5000"], ["--count", "1000"]),
     "upkeep": Benchmark(upkeep.main, ["--count", "100000", "--sample", "2000"],
                         ["--count", "10000", "--sample", "500"]),
+    "data_check": Benchmark(data_check.main, ["--count", "100000", "--cap", "2000"],
+                            ["--count", "5000", "--cap", "200"]),
     "registration_throughput": Benchmark(
         registration_throughput.main, ["--count", "150"],
         ["--count", "40", "--limit-scale", "100"],
