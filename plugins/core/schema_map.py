@@ -120,6 +120,7 @@ class ContactMap(_Map):
     details_confirmed_on: str = Field(
         default="mp_detailsconfirmedon", description="when the person last confirmed details"
     )
+    language: str = Field(default="mp_language", description="language of messages: sv, nb, en")
     do_not_bulk_email: str = "donotbulkemail"
     do_not_email: str = "donotemail"
     do_not_postal_mail: str = "donotpostalmail"
@@ -282,6 +283,7 @@ class LifecycleEventMap(_Map):
     delivery_status: str = "mp_deliverystatus"
     reason: str = "mp_reason"
     sent_on: str = "mp_senton"
+    plan: str = Field(default="mp_plan", description="the plan that applied, and why")
     kind_values: dict[EventKind, int] = {
         EventKind.EXPIRY_REMINDER: 100000000,
         EventKind.GRACE_NOTICE: 100000001,
@@ -360,6 +362,10 @@ class TemplateMap(_Map):
     title: str = "title"
     subject: str = "subject"
     body: str = "body"
+    language: str = Field(default="languagecode", description="the template's language (LCID)")
+    language_codes: dict[str, int] = Field(
+        default={"sv": 1053, "nb": 1044, "en": 1033}, description="language -> LCID"
+    )
 
 
 class SchemaMap(_Map):

@@ -17,6 +17,7 @@ from plugins.identity import Country
 from plugins.registration.eligibility import DEFAULT_RULE, AlumniRule
 from plugins.registration.model import Category
 from plugins.sync.lifecycle import EventKind, LifecycleRules
+from plugins.sync.plans import PlanSettings
 from plugins.sync.triggers import FollowUpRules
 
 from .schema_map import SchemaMap
@@ -431,6 +432,10 @@ class SyncSettings(BaseModel):
         bulk_kinds: tuple[EventKind, ...] = Field(
             default=(EventKind.BIRTHDAY, EventKind.ANNIVERSARY),
             description="kinds sent as mass mailings (donotbulkemail refuses them)",
+        )
+        plans: PlanSettings = Field(
+            default_factory=PlanSettings,
+            description="plans per segment, JSON {plans: [...], default_language}",
         )
 
     class Delivery(BaseModel):

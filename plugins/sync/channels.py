@@ -7,7 +7,8 @@ channel; a channel with none configured fails the event with the reason.
 - :class:`SmsDelivery` sends a text through an SMS sender (Azure Communication Services,
   :mod:`plugins.sms.acs`): the text for the event's template (``SYNC__SMS__TEXTS``) with
   ``{first_name}`` and ``{link}`` (a signed single-use update link, :mod:`.links`) filled in,
-  to the contact's mobile number in E.164 form. The policy has checked consent before.
+  to the contact's mobile number in E.164 form; a text per language is keyed
+  ``<template>.<language>`` (``address-request.nb``). The policy has checked consent before.
 - :class:`LetterDelivery` gives the office a task regarding the contact: print and post the
   letter the template names. The task's id derives from the event key, so a repeated
   delivery creates no second task.
@@ -82,7 +83,8 @@ class SmsDelivery:
         return frozenset({self._contact.first_name, self._contact.mobile_phone})
 
     def deliver(self, event: PendingEvent, contact: Mapping[str, Any]) -> Delivered:
-        text = self._texts.get(event.template)
+        names = [f"{event.template}.{lang}" for lang in event.languages] + [event.template]
+        text = next((self._texts[name] for name in names if name in self._texts), None)
         if text is None:
             return Delivered(f"no SMS text for template '{event.template}' (SYNC__SMS__TEXTS)")
         to = e164(contact.get(self._contact.mobile_phone), self._country_code)

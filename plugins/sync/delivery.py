@@ -54,6 +54,9 @@ class PendingEvent:
     template: str
     membership_id: str | None = None
     channel: str = "email"
+    membership_type: str | None = None
+    languages: tuple[str, ...] = ()
+    """The languages to find the template in, in order (empty: any)."""
 
 
 @dataclass(frozen=True)
@@ -101,19 +104,19 @@ class EmailDelivery:
         self._contacts = contacts
         self._templates = templates
         self._titles = dict(titles)
-        self._cache: dict[str, _Template | None] = {}
+        self._cache: dict[str, dict[int | None, _Template]] = {}
 
     def title_of(self, template: str) -> str:
         """The Dataverse template title an event's template name maps to."""
         return self._titles.get(template, template)
 
     def contact_columns(self, events: list[PendingEvent]) -> frozenset[str]:
-        found = (self._template(self.title_of(e.template)) for e in events)
+        found = (self._template(self.title_of(e.template), e.languages) for e in events)
         return contact_fields(*(text for t in found if t for text in (t.subject, t.body)))
 
     def deliver(self, event: PendingEvent, contact: Mapping[str, Any]) -> Delivered:
         title = self.title_of(event.template)
-        template = self._template(title)
+        template = self._template(title, event.languages)
         if template is None:
             return Delivered(f"template '{title}' not found")
         wanted = link_fields(template.subject, template.body)
@@ -155,22 +158,27 @@ class EmailDelivery:
             return False
         return True
 
-    def _template(self, title: str) -> _Template | None:
+    def _template(self, title: str, languages: tuple[str, ...] = ()) -> _Template | None:
+        """The template titled ``title`` in the first of ``languages`` it exists in, else
+        one without a language, else any (Dataverse keeps one template per language)."""
         if title not in self._cache:
             columns = self._templates
             rows = self._client.query(
                 columns.entity_set,
-                select=(columns.subject, columns.body),
+                select=(columns.subject, columns.body, columns.language),
                 filter=odata.eq(columns.title, title),
-                top=1,
             )
-            row = next(iter(rows), None)
-            self._cache[title] = (
-                None
-                if row is None
-                else _Template(row.get(columns.subject) or "", row.get(columns.body) or "")
-            )
-        return self._cache[title]
+            found: dict[int | None, _Template] = {}
+            for row in rows:
+                template = _Template(row.get(columns.subject) or "", row.get(columns.body) or "")
+                found.setdefault(row.get(columns.language), template)
+            self._cache[title] = found
+        by_language = self._cache[title]
+        codes = self._templates.language_codes
+        for code in [codes[lang] for lang in languages if lang in codes] + [None]:
+            if code in by_language:
+                return by_language[code]
+        return next(iter(by_language.values()), None)
 
 
 class TopicDelivery:

@@ -140,7 +140,7 @@ def recipient_from_contact(
         do_not_bulk_email=bool(row.get(columns.do_not_bulk_email)),
         do_not_postal_mail=bool(row.get(columns.do_not_postal_mail)),
         do_not_phone=bool(row.get(columns.do_not_phone)),
-        topics=_chosen(row.get(columns.topics), preferences.topic_values),
+        topics=recipient_topics(row, columns, preferences),
         channels=frozenset(
             Channel(c) for c in _chosen(row.get(columns.channels), preferences.channel_values)
         ),
@@ -150,6 +150,13 @@ def recipient_from_contact(
         has_address=bool(address),
         email_undeliverable=bool(emails) and not deliverable,
     )
+
+
+def recipient_topics(
+    row: Mapping[str, Any], columns: ContactMap, preferences: PreferenceMap
+) -> frozenset[str]:
+    """The topics a contact row says the person chose."""
+    return _chosen(row.get(columns.topics), preferences.topic_values)
 
 
 def deliverable_emails(emails: list[str], undeliverable: Any) -> list[str]:

@@ -29,6 +29,7 @@ PURE_MODULES = [
     "plugins.sync.tombstone",
     "plugins.sync.lookups",
     "plugins.sync.outreach",
+    "plugins.sync.plans",
     "plugins.sync.graduation",
     "plugins.sync.triggers",
     "plugins.selfservice.signing",
