@@ -31,9 +31,12 @@ from .erasure import Erasure
 from .erasure_requests import ErasureRequests, ErasureRunReport
 from .follow_ups import FollowUps
 from .graduates import GraduatesReport, NewGraduates
+from .greetings import BirthdayGreetings
 from .ledger import EventLedger
+from .lifecycle import catch_up_window
 from .links import UpdateLinks
 from .repository import Checkpoints, Tombstones
+from .service import CHECKPOINT as LIFECYCLE
 from .service import LifecycleReport, LifecycleRun
 from .upkeep import RegisterUpkeep, UpkeepReport
 
@@ -122,19 +125,33 @@ class SyncJobs:
         schema = self.settings.schema_map
         delivery, sender = build_delivery(self.settings, self.client)
         try:
-            # Bounces first: nothing goes to an address that failed since the last run.
-            BounceScan(self.client, schema, Checkpoints(self.client, schema.checkpoint)).run(now)
-            ledger = EventLedger(self.client, schema, lifecycle, delivery)
-            today = now.astimezone(ZoneInfo(lifecycle.timezone)).date()
-            sync = self.settings.sync
-            if sync.address_requests.enabled:
-                AddressRequests(self.client, schema, sync.address_requests, ledger).run(today)
-            if sync.data_check.enabled:
-                DataChecks(self.client, schema, sync.data_check, lifecycle, ledger).run(today)
+            self._outreach(now, delivery)
             return LifecycleRun(self.client, schema, lifecycle, delivery).run(now)
         finally:
             if sender is not None:
                 sender.close()
+
+    def _outreach(self, now: datetime, delivery: Delivery) -> None:
+        """What the lifecycle run delivers besides the membership messages, recorded first:
+        bounces marked (nothing goes to an address that failed since the last run), address
+        requests, the day's data checks, birthday greetings the plans extend."""
+        sync, schema = self.settings.sync, self.settings.schema_map
+        lifecycle = sync.lifecycle
+        checkpoints = Checkpoints(self.client, schema.checkpoint)
+        BounceScan(self.client, schema, checkpoints).run(now)
+        ledger = EventLedger(self.client, schema, lifecycle, delivery)
+        zone = ZoneInfo(lifecycle.timezone)
+        today = now.astimezone(zone).date()
+        if sync.address_requests.enabled:
+            AddressRequests(self.client, schema, sync.address_requests, ledger).run(today)
+        if sync.data_check.enabled:
+            DataChecks(self.client, schema, sync.data_check, lifecycle, ledger).run(today)
+        if any(plan.birthdays for plan in lifecycle.plans.plans):
+            last = checkpoints.read(LIFECYCLE).last_successful_run
+            window = catch_up_window(
+                last.astimezone(zone).date() if last else None, today, lifecycle.rules
+            )
+            BirthdayGreetings(self.client, schema, lifecycle, ledger).run(window)
 
     def _registry(self, name: RegistryName) -> RegistryAdapter:
         adapters = build_adapters(self.settings.registries)

@@ -211,6 +211,19 @@ def birthday_in(year: int, birth_date: date) -> date:
     return anniversary_of(birth_date, year - birth_date.year)
 
 
+def birthdays_due(birth_dates: Mapping[str, date], window: Window) -> list[DueEvent]:
+    """Birthday greetings due in ``window`` for these people, membership or not (under the
+    same key as a member's greeting, so nobody is greeted twice)."""
+    events = []
+    for person_id, born in sorted(birth_dates.items()):
+        for year in range(window.after.year, window.until.year + 1):
+            due = birthday_in(year, born)
+            if window.after < due <= window.until and due > born:
+                key = event_key(EventKind.BIRTHDAY, person_id, str(year))
+                events.append(DueEvent(key, person_id, EventKind.BIRTHDAY, str(year), due))
+    return events
+
+
 def status_on(membership: Membership, day: date, rules: LifecycleRules) -> MembershipStatus:
     """The membership's status on ``day``."""
     if membership.status is MembershipStatus.ENDED:

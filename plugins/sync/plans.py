@@ -60,6 +60,9 @@ class Plan(BaseModel):
         default={}, description="event template name -> this plan's template name"
     )
     language: Language | None = Field(default=None, description="language to fall back on")
+    birthdays: bool = Field(
+        default=False, description="birthday greetings for the segment without a membership too"
+    )
 
 
 class PlanSettings(BaseModel):

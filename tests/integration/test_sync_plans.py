@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from sync_harness import SCHEMA, add_contact, add_membership, client_for, rows
 
-from plugins.core.settings import SyncSettings
+from plugins.core.settings import Settings, SyncSettings
+from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
 from plugins.registration.model import Category
 from plugins.sync.delivery import EmailDelivery
+from plugins.sync.jobs import SyncJobs
 from plugins.sync.lifecycle import LifecycleRules
 from plugins.sync.plans import PlanSettings
 from plugins.sync.service import LifecycleRun
@@ -102,3 +104,38 @@ def test_two_segments_get_different_templates_in_their_languages(
     assert [(r[E.reason], r[E.plan]) for r in reminders] == [
         ("not-in-plan", "plan alumni: category Alumnus; does not send expiry-reminder")
     ]
+
+
+def test_a_plan_greets_alumni_without_a_membership_on_their_birthday(
+    sandbox: Sandbox, client: DataverseClient
+) -> None:
+    template(client, "birthday", None, "Happy birthday")
+    template(client, "birthday-alumni", "sv", "Grattis på födelsedagen")
+    born_today = "1980-06-02"
+    alumna = add_contact(client, emailaddress1="alumna@example.se", birthdate=born_today,
+                         mp_personcategories=ALUMNUS)
+    add_contact(client, emailaddress1="student@example.se", birthdate=born_today,
+                mp_personcategories=str(C.category_values[Category.STUDENT]))
+    add_contact(client, emailaddress1="later@example.se", birthdate="1980-06-20",
+                mp_personcategories=ALUMNUS)
+    member = add_contact(client, emailaddress1="member@example.se", birthdate=born_today,
+                         mp_personcategories=MEMBER)
+    add_membership(client, member, date(2020, 1, 1), None)
+    plans = PlanSettings.model_validate({"plans": [
+        {"name": "alumni-greetings", "segment": {"categories": ["Alumnus"]},
+         "birthdays": True, "templates": {"birthday": "birthday-alumni"}},
+    ]})
+    settings = Settings(sync=SyncSettings(lifecycle=SyncSettings.Lifecycle(
+        enabled=True, rules=RULES, timezone="Europe/Stockholm", plans=plans)))
+
+    with SyncJobs(settings, client) as jobs:
+        jobs.lifecycle(datetime(2025, 6, 2, 4, tzinfo=UTC))
+
+    greetings = {m.to[0]: m.subject for m in sandbox.outbox.mails}
+    assert greetings == {
+        "alumna@example.se": "Grattis på födelsedagen",
+        "member@example.se": "Happy birthday",
+    }
+    [row] = rows(client, E.entity_set, select=(E.plan,),
+                 filter=odata.eq(E.key, f"birthday_{alumna}_2025"))
+    assert row[E.plan] == "plan alumni-greetings: category Alumnus"

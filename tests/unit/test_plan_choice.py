@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from pydantic import ValidationError
 
 from plugins.registration.model import Category
-from plugins.sync.lifecycle import EventKind
+from plugins.sync.lifecycle import EventKind, Window, birthdays_due
 from plugins.sync.plans import Person, PlanSettings, choose, language_chain, plan_person
 
 SETTINGS = PlanSettings.model_validate({
@@ -55,3 +57,15 @@ def test_plans_are_validated() -> None:
         PlanSettings.model_validate({"plans": [{"name": "a", "kinds": ["no-such-kind"]}]})
     with pytest.raises(ValidationError):
         PlanSettings.model_validate({"plans": [{"name": "a", "segment": {"languages": ["de"]}}]})
+
+
+def test_birthdays_due_in_a_window_whoever_holds_a_membership() -> None:
+    window = Window(after=date(2024, 2, 26), until=date(2024, 3, 2))
+    due = birthdays_due(
+        {"p1": date(1980, 2, 29), "p2": date(1990, 3, 5), "p3": date(2024, 2, 28)}, window
+    )
+    assert [(e.key, e.due) for e in due] == [("birthday_p1_2024", date(2024, 2, 29))]
+    new_year = Window(after=date(2024, 12, 30), until=date(2025, 1, 2))
+    assert [e.key for e in birthdays_due({"p4": date(1970, 1, 1)}, new_year)] == [
+        "birthday_p4_2025"
+    ]
