@@ -96,7 +96,8 @@ class DataChecks:
                 )
                 continue
             events.append(DueEvent(event_key(KIND, person, wave), person, KIND, wave, today))
-        self._ledger.record(events, report, known=())
+        # The events of people asked in this wave were left out above: these are all new.
+        self._ledger.record_new(events, report)
         log.info("data checks (wave %s): %d recorded, %d asked already, not reachable %s",
                  wave, report.created, report.already_asked, report.not_reachable)
         return report

@@ -28,9 +28,15 @@ from typing import Any, Protocol
 
 from plugins.core.schema_map import ContactMap, EmailMap, TemplateMap
 from plugins.dataverse import odata
+from plugins.dataverse.batch import BatchRequest
 from plugins.dataverse.client import DataverseClient, UpsertMode
 from plugins.dataverse.emails import EmailActivities, Message
-from plugins.dataverse.errors import DataverseError, DuplicateRecordError
+from plugins.dataverse.errors import (
+    BatchError,
+    DataverseError,
+    DuplicateRecordError,
+    PreconditionFailedError,
+)
 from plugins.servicebus.sender import TopicSender
 
 from .lifecycle import EventKind
@@ -122,10 +128,8 @@ class EmailDelivery:
         wanted = link_fields(template.subject, template.body)
         if wanted and self._links is None:
             return Delivered("no update link: SELFSERVICE__LINK_KEYS and PUBLIC_BASE_URL")
-        try:
-            links = {name: self._links.issue(event.person_id) for name in wanted if self._links}
-        except DataverseError as exc:
-            return Delivered(f"link not created: {type(exc).__name__}", retry=True)
+        issued = {name: self._links.new(event.person_id) for name in wanted if self._links}
+        links = {name: url for name, (_, url) in issued.items()}
         message = Message(
             event.person_id,
             render(template.subject, contact, escape=False, links=links),
@@ -133,9 +137,37 @@ class EmailDelivery:
             self._address(contact),
         )
         email_id = str(uuid.uuid5(EMAIL_NAMESPACE, event.key))
+        if issued and self._links is not None:
+            rows = [row for row, _ in issued.values()]
+            return self._deliver_with_links(email_id, message, self._links.entity_set, rows)
         try:
             if self._created(email_id, message) or self._emails.is_open(email_id):
                 self._emails.send(email_id)
+        except DataverseError as exc:
+            return Delivered(f"sending failed: {type(exc).__name__}: {exc}", retry=True)
+        return Delivered()
+
+    def _deliver_with_links(
+        self, email_id: str, message: Message, link_set: str, link_rows: list[dict[str, Any]]
+    ) -> Delivered:
+        """The link rows, the e-mail carrying them and its sending in one change set: a
+        link exists only if its e-mail went. An e-mail an earlier delivery created (412)
+        keeps its own links and is sent if still open."""
+        batch = BatchRequest()
+        changes = batch.changeset()
+        for row in link_rows:
+            changes.create(link_set, row)
+        path = odata.entity_path(self._emails.entity_set, email_id)
+        changes.upsert(path, self._emails.record(message), create_only=True)
+        self._emails.send_in(changes, path)
+        try:
+            try:
+                self._client.execute_batch(batch)
+            except BatchError as exc:
+                if not isinstance(exc.error, PreconditionFailedError):
+                    raise
+                if self._emails.is_open(email_id):
+                    self._emails.send(email_id)
         except DataverseError as exc:
             return Delivered(f"sending failed: {type(exc).__name__}: {exc}", retry=True)
         return Delivered()

@@ -95,6 +95,21 @@ class EventLedger:
                 continue
             tally.created += 1
 
+    def record_new(self, events: list[DueEvent], tally: Tally) -> None:
+        """Create events the caller knows are not recorded yet, ``CreateMultiple`` in chunks
+        (a request per chunk, not per event); should one exist after all (a concurrent
+        run), every event is recorded one by one instead, which skips those that exist."""
+        if not events:
+            return
+        e = self._schema.lifecycle_event
+        records = [{e.key: event.key, **self._event_record(event)} for event in events]
+        try:
+            self._client.create_multiple(MappedTable.of(e), records)
+        except DuplicateRecordError:
+            self.record(events, tally)
+            return
+        tally.created += len(events)
+
     def known_keys(self, window: Window) -> set[str]:
         """The keys of the events due in ``window`` that are recorded already."""
         e = self._schema.lifecycle_event

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from plugins.core.schema_map import SchemaMap
 from plugins.dataverse.client import DataverseClient
@@ -40,11 +41,21 @@ class UpdateLinks:
         self._language = language
         self._clock = clock
 
+    @property
+    def entity_set(self) -> str:
+        """Where link rows are created."""
+        return self._schema.selfservice_link.entity_set
+
+    def new(self, person_id: str, language: str | None = None) -> tuple[dict[str, Any], str]:
+        """A new link for the person: the row to create (by the caller, with what it sends)
+        and the URL."""
+        link = new_link(LinkPurpose.UPDATE, self._clock(), self._lifetime)
+        token = link_token(self._keys, link)
+        url = f"{self._base}/link/{token}?lang={language or self._language}"
+        return link_row(self._schema, link, person_id), url
+
     def issue(self, person_id: str, language: str | None = None) -> str:
         """A new link for the person: its row is created, its URL returned."""
-        link = new_link(LinkPurpose.UPDATE, self._clock(), self._lifetime)
-        self._client.create(
-            self._schema.selfservice_link.entity_set, link_row(self._schema, link, person_id)
-        )
-        token = link_token(self._keys, link)
-        return f"{self._base}/link/{token}?lang={language or self._language}"
+        row, url = self.new(person_id, language)
+        self._client.create(self.entity_set, row)
+        return url

@@ -7,7 +7,7 @@ import html
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,7 +22,10 @@ from plugins.core.settings import SelfServiceSettings, Settings, SyncSettings
 from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
 from plugins.registration.model import Category
-from plugins.sync.jobs import SyncJobs
+from plugins.sync.delivery import EmailDelivery, PendingEvent
+from plugins.sync.jobs import SyncJobs, build_delivery
+from plugins.sync.ledger import EventLedger, Tally
+from plugins.sync.lifecycle import DueEvent, EventKind, event_key
 
 C = SCHEMA.contact
 E = SCHEMA.lifecycle_event
@@ -158,3 +161,50 @@ def test_the_daily_cap_spreads_a_wave_over_days(
     assert asked() == first  # the same day's rerun records nothing more
     run(env, client, now + timedelta(days=1), cap=2)
     assert len(first) < 3 and asked() == set(people)
+
+
+def test_events_recorded_in_bulk_fall_back_to_one_by_one_when_one_exists(
+    env: SelfServiceEnv, client: DataverseClient
+) -> None:
+    people = [add_contact(client, emailaddress1=f"bulk{n}@example.se") for n in range(3)]
+    wave = "20990101"
+    events = [
+        DueEvent(event_key(EventKind.DATA_CHECK, p, wave), p, EventKind.DATA_CHECK, wave,
+                 datetime(2099, 1, 1, tzinfo=UTC).date())
+        for p in people
+    ]
+    lifecycle = SyncSettings.Lifecycle(enabled=True)
+    ledger = EventLedger(client, SCHEMA, lifecycle, EmailDelivery(
+        client, SCHEMA.email, SCHEMA.template, C, {}))
+    first = Tally()
+    ledger.record_new(events[:1], first)
+    again = Tally()
+    ledger.record_new(events, again)  # the first exists already: one by one
+    assert (first.created, again.created, again.existing) == (1, 2, 1)
+    keys = {r[E.key] for r in rows(client, E.entity_set, select=(E.key,),
+                                   filter=odata.eq(E.period, wave))}
+    assert keys == {event.key for event in events}
+
+
+def test_a_repeated_delivery_sends_no_second_mail_and_makes_no_second_link(
+    env: SelfServiceEnv, client: DataverseClient
+) -> None:
+    address = f"twice.{uuid.uuid4().hex[:6]}@example.se"
+    person = add_contact(client, emailaddress1=address)
+    links = SCHEMA.selfservice_link
+    before = len(rows(client, links.entity_set, select=(links.id,)))
+    with SyncJobs(settings(env), client) as jobs:
+        delivery = jobs_delivery(jobs)
+        event = PendingEvent("e1", f"data-check_{person}_20990101", person,
+                             EventKind.DATA_CHECK, "20990101", date(2099, 1, 1), "data-check")
+        contact = client.get(C.entity_set, person)
+        assert contact is not None
+        assert delivery.deliver(event, contact).failure is None
+        assert delivery.deliver(event, contact).failure is None
+    assert len(env.sandbox.outbox.to(address)) == 1
+    assert len(rows(client, links.entity_set, select=(links.id,))) == before + 1
+
+
+def jobs_delivery(jobs: SyncJobs) -> Any:
+    delivery, _ = build_delivery(jobs.settings, jobs.client)
+    return delivery
