@@ -214,6 +214,7 @@ class EmailMap(_Map):
         default=8, description="statuscode of an e-mail the mailbox could not send"
     )
     party: str = Field(default="partyid", description="the party's lookup (contact or user)")
+    modified_on: str = "modifiedon"
 
 
 class SelfServiceLinkMap(_Map):
@@ -334,6 +335,8 @@ class ErasureRequestMap(_Map):
     status: str = "mp_status"
     result: str = "mp_result"
     processed_on: str = "mp_processedon"
+    state: str = Field(default="statecode", description="0 = active")
+    created_on: str = "createdon"
     status_values: dict[str, int] = {
         "requested": 100000000,
         "done": 100000001,

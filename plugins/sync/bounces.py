@@ -32,7 +32,6 @@ from .repository import Checkpoints, chunks, lookup_value
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "bounces"
-MODIFIED_ON = "modifiedon"
 
 
 @dataclass
@@ -59,12 +58,12 @@ class BounceScan:
         since = self._checkpoints.read(CHECKPOINT).value
         clauses = [odata.eq(e.status, e.failed_status), odata.eq(e.direction, True)]
         if since:
-            clauses.append(odata.gt(MODIFIED_ON, datetime.fromisoformat(since)))
+            clauses.append(odata.gt(e.modified_on, datetime.fromisoformat(since)))
         rows = self._client.query(
             e.entity_set,
-            select=(e.id, MODIFIED_ON),
+            select=(e.id, e.modified_on),
             filter=odata.and_(*clauses),
-            orderby=(odata.asc(MODIFIED_ON),),
+            orderby=(odata.asc(e.modified_on),),
             expand=(
                 odata.Expand(
                     e.parties_nav, select=(lookup_value(e.party), e.party_type, e.party_address)
@@ -77,7 +76,7 @@ class BounceScan:
         for row in rows:
             report.failed_emails += 1
             bounced.update(self.recipients(row))
-            latest = str(row.get(MODIFIED_ON) or latest)
+            latest = str(row.get(e.modified_on) or latest)
         bounced.update(self._primary_addresses([c for c, a in bounced.items() if not a]))
         for contact_id, address in sorted(bounced.items()):
             if address and self._mark(contact_id, address, now):

@@ -120,9 +120,9 @@ class ErasureRequests:
             select=(r.id,),
             filter=odata.and_(
                 odata.or_(odata.eq(r.status, requested), odata.eq(r.status, None)),
-                odata.eq("statecode", 0),
+                odata.eq(r.state, 0),
             ),
-            orderby=(odata.asc("createdon"),),
+            orderby=(odata.asc(r.created_on),),
             top=limit,
         )
         return [str(row[r.id]) for row in rows]
