@@ -30,7 +30,7 @@ from plugins.core.settings import Settings
 from plugins.dataverse.client import DataverseClient
 from plugins.dispatch import RETRYABLE, EventDispatcher
 from plugins.registries.factory import build_adapters
-from plugins.sync.jobs import ConfigurationError, build_follow_ups
+from plugins.sync.jobs import ConfigurationError, SyncJobs, build_follow_ups
 
 from .registry_facts import Registries
 from .service import RegistrationService
@@ -90,9 +90,15 @@ def _build(settings: Settings) -> EventDispatcher:
         # A broken follow-up setting must not stop registrations; the follow-ups wait.
         log.error("follow-ups are off until their settings are fixed: %s", exc)
         follow_ups = None
+    erasure = None
+    if settings.sync.erasure.enabled:
+        try:
+            erasure = SyncJobs(settings, registration.client).erasure_requests()
+        except ConfigurationError as exc:
+            log.error("erasure requests are off until their settings are fixed: %s", exc)
     if follow_ups is None:
-        return EventDispatcher(registration)
-    return EventDispatcher(registration, *follow_ups)
+        return EventDispatcher(registration, erasure=erasure)
+    return EventDispatcher(registration, *follow_ups, erasure=erasure)
 
 
 _runtime = _Runtime()

@@ -1,7 +1,10 @@
 """Erasure requests: the office's rows (``mp_erasurerequest``) carried out.
 
 The office creates a request naming the contact (the lookup) or, for someone who may not be
-in the register, the identity number. :meth:`ErasureRequests.run` (the erasure timer) takes
+in the register, the identity number. With the step ``erasure request created`` registered
+(``member-plugins register`` adds it when ``SYNC__ERASURE__ENABLED``), the dispatcher hands
+the new row to :meth:`ErasureRequests.handle_event` at once; :meth:`ErasureRequests.run`
+(the erasure timer) takes
 the requests still ``Requested``, erases each through :class:`~plugins.sync.erasure.Erasure`
 and writes the outcome on the row: ``Done`` (with a one-line summary, counts only),
 ``NotFound`` (the contact named is gone and no identity number was given) or ``Failed`` (an
@@ -21,16 +24,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from plugins.core.events import DataverseEvent
 from plugins.core.schema_map import ErasureRequestMap
 from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
-from plugins.dataverse.errors import NotFoundError
+from plugins.dataverse.errors import DataverseError, NotFoundError
 from plugins.identity import Country, NationalId, parse_national_id
 
 from .erasure import Erasure, ErasureResult
 from .repository import lookup_value
 
 log = logging.getLogger(__name__)
+
+
+class ErasureFailure(Exception):
+    """Dataverse failed while a request was carried out: worth delivering the event again
+    (erasing is idempotent)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,22 @@ class ErasureRequests:
             report.processed, report.done, report.not_found, report.failed,
         )
         return report
+
+    @property
+    def table(self) -> str:
+        """The table whose created rows this acts on (the dispatcher routes by it)."""
+        return self._columns.table
+
+    def handle_event(self, event: DataverseEvent, now: datetime) -> RequestOutcome | None:
+        """A request row was created (the step ``erasure request created``): carry it out at
+        once instead of at the next timer run; ErasureFailure when Dataverse failed."""
+        if event.table != self.table or event.message != "Create":
+            return None
+        try:
+            with DataverseClient.correlation(event.correlation_id):
+                return self.process(event.record_id, now)
+        except DataverseError as exc:
+            raise ErasureFailure(f"erasure request {event.record_id}: {exc}") from exc
 
     def pending(self, limit: int) -> list[str]:
         """Ids of requests still Requested (or never given a status), oldest first."""

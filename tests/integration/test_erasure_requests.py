@@ -13,6 +13,7 @@ from sync_harness import SCHEMA, SandboxTokens, add_contact, client_for, rows, s
 
 from plugins.admin import connection
 from plugins.cli import main
+from plugins.core.events import DataverseEvent
 from plugins.core.settings import RegistrationSettings, Settings, SyncSettings
 from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
@@ -212,3 +213,20 @@ def test_cli_dry_run_writes_nothing_and_the_run_erases(
     # The request is recorded like the office's; a bad argument makes no row.
     [recorded] = rows(client, R.entity_set)
     assert recorded[R.status] == R.status_values["done"] and recorded[R.national_id] is None
+
+
+def test_a_created_request_is_carried_out_when_its_event_arrives(
+    client: DataverseClient,
+) -> None:
+    person = add_contact(client, mp_nationalid=SWEDE)
+    request_id = request(client, **for_contact(person))
+    requests = jobs(client).erasure_requests()
+    created = DataverseEvent(
+        source="webhook", message="Create", table=R.table, record_id=request_id, stage=40,
+        mode=1,
+    )
+    outcome = requests.handle_event(created, NOW)
+    assert outcome is not None and outcome.status == "done"
+    assert rows(client, C.entity_set, select=(C.id,)) == []
+    # A second delivery of the same event finds the request done and changes nothing.
+    assert requests.handle_event(created, NOW) is None
