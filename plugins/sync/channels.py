@@ -94,7 +94,8 @@ class SmsDelivery:
             if self._links is None:
                 return Delivered("no update link: SELFSERVICE__LINK_KEYS and PUBLIC_BASE_URL")
             try:
-                text = text.replace("{link}", self._links.issue(event.person_id))
+                language = event.languages[0] if event.languages else None
+                text = text.replace("{link}", self._links.issue(event.person_id, language))
             except DataverseError as exc:
                 return Delivered(f"link not created: {type(exc).__name__}", retry=True)
         first_name = str(contact.get(self._contact.first_name) or "").strip()

@@ -128,7 +128,10 @@ class EmailDelivery:
         wanted = link_fields(template.subject, template.body)
         if wanted and self._links is None:
             return Delivered("no update link: SELFSERVICE__LINK_KEYS and PUBLIC_BASE_URL")
-        issued = {name: self._links.new(event.person_id) for name in wanted if self._links}
+        language = event.languages[0] if event.languages else None
+        issued = {
+            name: self._links.new(event.person_id, language) for name in wanted if self._links
+        }
         links = {name: url for name, (_, url) in issued.items()}
         message = Message(
             event.person_id,
