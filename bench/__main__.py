@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from . import (
     client_upsert,
     cold_start,
+    data_check,
     decisions,
     degree_feed,
     registration_throughput,
@@ -43,6 +44,8 @@ BENCHMARKS = {
                         ["--count", "10000", "--sample", "500"]),
     "degree_feed": Benchmark(degree_feed.main, ["--events", "100000", "--degrees", "5000"],
                              ["--events", "10000", "--degrees", "500"]),
+    "data_check": Benchmark(data_check.main, ["--count", "100000", "--cap", "2000"],
+                            ["--count", "5000", "--cap", "200"]),
     "registration_throughput": Benchmark(
         registration_throughput.main, ["--count", "150"],
         ["--count", "40", "--limit-scale", "100"],

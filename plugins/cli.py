@@ -1,7 +1,8 @@
 """member-plugins: alumni and member automation for Dynamics 365 / Dataverse.
 
 Administration: register / unregister / status (the Dataverse steps), provision (tables
-and columns), deadletters (inspect and replay), settings (every setting). Development:
+and columns), deadletters (inspect and replay), erase (GDPR erasure for a list), data-check-report
+(confirmation rates per cohort), settings (every setting). Development:
 sandbox (the Dataverse and registry stand-in), serve (the local Functions host over
 function_app.py), demo (the whole product against an embedded sandbox). The sandbox and the
 host are imported only by their own commands, so a deployed Function App never loads them.
@@ -21,7 +22,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from plugins.admin.commands import add_registration_commands
+from plugins.admin.data_check_command import add_data_check_command
 from plugins.admin.deadletters_command import add_deadletter_commands
+from plugins.admin.erase_command import add_erase_command
 from plugins.admin.errors import one_line
 from plugins.admin.provision_command import add_provision_command
 
@@ -254,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_registration_commands(commands)
     add_provision_command(commands)
     add_deadletter_commands(commands)
+    add_erase_command(commands)
+    add_data_check_command(commands)
     return parser
 
 

@@ -8,7 +8,9 @@ pipeline's triggers receive every event. :class:`EventDispatcher` routes it by t
   :class:`~plugins.registration.service.RegistrationService`;
 - the tables :class:`~plugins.sync.follow_ups.FollowUps` watches (registrations, for
   approvals; memberships; the configured trigger tables) go to it, when follow-ups are
-  enabled.
+  enabled;
+- a created erasure request goes to
+  :class:`~plugins.sync.erasure_requests.ErasureRequests`, when erasure is enabled.
 
 A registration status change goes to both, in that order: the pipeline follows an
 administrator's decision up, and the follow-ups start the onboarding series of an approval
@@ -18,13 +20,17 @@ administrator's decision up, and the follow-ups start the onboarding series of a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from plugins.core.events import DataverseEvent
 from plugins.registration.errors import TransientFailure
 from plugins.registration.service import Outcome, RegistrationService
 from plugins.servicebus.sender import TopicSender
+from plugins.sms.acs import AcsSmsSender
+from plugins.sync.erasure_requests import ErasureFailure, ErasureRequests
 from plugins.sync.follow_ups import FollowUpFailure, FollowUps
 
-RETRYABLE = (TransientFailure, FollowUpFailure)
+RETRYABLE = (TransientFailure, FollowUpFailure, ErasureFailure)
 """The failures a trigger answers with 503 (webhook) or a redelivery (queue)."""
 
 
@@ -35,10 +41,12 @@ class EventDispatcher:
         self,
         registration: RegistrationService,
         follow_ups: FollowUps | None = None,
-        sender: TopicSender | None = None,
+        sender: TopicSender | AcsSmsSender | None = None,
+        erasure: ErasureRequests | None = None,
     ) -> None:
         self.registration = registration
         self.follow_ups = follow_ups
+        self.erasure = erasure
         self._sender = sender
 
     def handle(self, event: DataverseEvent) -> Outcome:
@@ -51,6 +59,8 @@ class EventDispatcher:
             )
         if self.follow_ups is not None and event.table in self.follow_ups.tables:
             self.follow_ups.handle(event)
+        if self.erasure is not None and event.table == self.erasure.table:
+            self.erasure.handle_event(event, datetime.now(UTC))
         return outcome
 
     def close(self) -> None:

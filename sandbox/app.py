@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from plugins.core.schema import Schema, product_schema
 
-from . import auth, oidc, outbox, protection, registries, servicebus, steps, tls
+from . import auth, oidc, outbox, protection, registries, servicebus, sms, steps, tls
 from .config import SandboxConfig
 from .core import Handler, Middleware
 from .errors import ODataError
@@ -76,6 +76,7 @@ class Sandbox:
         self.registries = registries.Emulators(self)
         self.oidc = oidc.OpenIdProvider(self)
         self.outbox = outbox.Outbox(self)
+        self.sms = sms.SmsEmulator(self)
         if seed:
             self.load_seed(seed)
 

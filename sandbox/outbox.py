@@ -5,6 +5,10 @@ mailbox's server-side synchronisation sends it afterwards and sets it to Sent. T
 plays that part once the transaction that marked it has committed (a rolled-back change set
 sends nothing): each e-mail that became Pending Send is recorded here, with its recipients'
 addresses, and set to Sent. Tests and the demo read :attr:`Outbox.mails`.
+
+An address in :attr:`Outbox.undeliverable` stands for one the recipient's server refuses:
+an e-mail to it is not recorded and is left open with the status reason Failed, as
+server-side synchronisation leaves an e-mail it could not send.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import TYPE_CHECKING
 from .store import Caller, ChangeEvent, Lookup
 from .webapi.actions import (
     EMAIL_COMPLETED,
+    EMAIL_FAILED,
+    EMAIL_OPEN,
     EMAIL_PENDING_SEND,
     EMAIL_SENT,
     PARTY_RECIPIENTS,
@@ -50,6 +56,7 @@ class Outbox:
         self._caller = Caller(user_id=sandbox.system_caller.user_id)
         self._lock = threading.Lock()
         self._mails: list[SentMail] = []
+        self.undeliverable: set[str] = set()
         sandbox.store.listeners.append(self)
 
     @property
@@ -110,9 +117,11 @@ class Outbox:
             regarding=regarding.id if isinstance(regarding, Lookup) else None,
             sent_on=datetime.now(UTC),
         )
+        refused = {a.casefold() for a in self.undeliverable} & {a.casefold() for a in to}
+        state, status = (EMAIL_OPEN, EMAIL_FAILED) if refused else (EMAIL_COMPLETED, EMAIL_SENT)
         with self._store.transaction(self._caller):
-            self._store.update(
-                "email", email_id, {"statecode": EMAIL_COMPLETED, "statuscode": EMAIL_SENT}
-            )
+            self._store.update("email", email_id, {"statecode": state, "statuscode": status})
+        if refused:
+            return
         with self._lock:
             self._mails.append(mail)

@@ -171,17 +171,34 @@ def follow_up_steps(schema: SchemaMap, rules: FollowUpRules) -> tuple[StepSpec, 
     return tuple(steps)
 
 
+def erasure_steps(schema: SchemaMap, enabled: bool) -> tuple[StepSpec, ...]:
+    """A new erasure request is carried out at once (when erasure is enabled; the timer
+    catches any the step missed)."""
+    if not enabled:
+        return ()
+    return (
+        StepSpec(
+            key="erasure request created",
+            message="Create",
+            table=schema.erasure_request.table,
+            purpose="A new erasure request: erase the person.",
+        ),
+    )
+
+
 CATALOG: tuple[Callable[[SchemaMap], tuple[StepSpec, ...]], ...] = (registration_steps,)
 """Every group of steps the product registers whatever its settings."""
 
 
 def product_steps(
-    schema: SchemaMap, follow_ups: FollowUpRules | None = None
+    schema: SchemaMap, follow_ups: FollowUpRules | None = None, erasure: bool = False
 ) -> tuple[StepSpec, ...]:
-    """All steps of :data:`CATALOG` for this schema map, and those of the event-started
-    messages for ``follow_ups``; ValueError on a duplicate key."""
+    """All steps of :data:`CATALOG` for this schema map, those of the event-started
+    messages for ``follow_ups`` and the erasure requests' when ``erasure``; ValueError on a
+    duplicate key."""
     steps = tuple(step for group in CATALOG for step in group(schema))
     steps += follow_up_steps(schema, follow_ups or FollowUpRules())
+    steps += erasure_steps(schema, erasure)
     keys = [step.key for step in steps]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:

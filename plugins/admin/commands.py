@@ -121,8 +121,10 @@ def status_command(args: argparse.Namespace) -> int:
 
 
 def catalog_steps(settings: Settings) -> tuple[StepSpec, ...]:
-    """The steps these settings need: the catalog's, and the follow-ups' when enabled."""
-    return product_steps(settings.schema_map, settings.sync.follow_ups)
+    """The steps these settings need: the catalog's, and the follow-ups' and the erasure
+    requests' when enabled."""
+    sync = settings.sync
+    return product_steps(settings.schema_map, sync.follow_ups, sync.erasure.enabled)
 
 
 def delivery(args: argparse.Namespace) -> Delivery:

@@ -193,6 +193,16 @@ class ContactMap(_Map):
     """whole number: the last year the person studied here"""
     study_credits: str = "mp_studycredits"
     """decimal: the passed credits the student register reports"""
+    undeliverable_email: str = Field(
+        default="mp_undeliverableemail", description="the address an e-mail to bounced"
+    )
+    undeliverable_on: str = Field(
+        default="mp_undeliverableon", description="when it bounced (empty = deliverable)"
+    )
+    details_confirmed_on: str = Field(
+        default="mp_detailsconfirmedon", description="when the person last confirmed details"
+    )
+    language: str = Field(default="mp_language", description="language of messages: sv, nb, en")
     do_not_bulk_email: str = "donotbulkemail"
     """Dynamics' own "do not allow bulk e-mails" flag, honoured by every mailing"""
     do_not_email: str = "donotemail"
@@ -259,6 +269,9 @@ class TaskMap(_Map):
     """due date of the review task"""
     regarding_registration_nav: str = "regardingobjectid_mp_registration_task"
     """navigation property binding the task to its registration"""
+    regarding_contact_nav: str = Field(
+        default="regardingobjectid_contact_task", description="a task about a person"
+    )
     regarding: str = "regardingobjectid"
     """the regarding lookup column, to find a registration's tasks"""
     owner_nav: str = "ownerid"
@@ -306,6 +319,7 @@ class EmailMap(_Map):
     direction: str = Field(
         default="directioncode", description="direction column (true = outgoing)"
     )
+    regarding: str = Field(default="regardingobjectid", description="lookup: what it is about")
     regarding_contact_nav: str = "regardingobjectid_contact_email"
     """navigation property binding the e-mail to its person"""
     parties_nav: str = Field(
@@ -325,6 +339,13 @@ class EmailMap(_Map):
     to_recipient: int = 2
     """participation type number of a To recipient"""
     state: str = Field(default="statecode", description="0 = open (a draft, or failed to send)")
+    status: str = Field(default="statuscode", description="status reason (8 = Failed)")
+    failed_status: int = Field(
+        default=8, description="statuscode of an e-mail the mailbox could not send"
+    )
+    party: str = Field(default="partyid", description="the party's lookup (contact or user)")
+    modified_on: str = "modifiedon"
+    """Dataverse's own last-modified timestamp (bounces are looked for since the last run)"""
 
 
 class SelfServiceLinkMap(_Map):
@@ -437,6 +458,7 @@ class LifecycleEventMap(_Map):
     """text: why it was sent or refused (consent, preferences)"""
     sent_on: str = "mp_senton"
     """date and time the message was sent"""
+    plan: str = Field(default="mp_plan", description="the plan that applied, and why")
     kind_values: dict[EventKind, int] = {
         EventKind.EXPIRY_REMINDER: 100000000,
         EventKind.GRACE_NOTICE: 100000001,
@@ -446,6 +468,8 @@ class LifecycleEventMap(_Map):
         EventKind.ANNIVERSARY: 100000005,
         EventKind.RENEWAL: 100000006,
         EventKind.FOLLOW_UP: 100000007,
+        EventKind.ADDRESS_REQUEST: 100000008,
+        EventKind.DATA_CHECK: 100000009,
     }
     """the choice number of each message kind, as JSON"""
     delivery_values: dict[str, int] = {
@@ -469,6 +493,46 @@ class TombstoneMap(_Map):
     identity_hash: str = Field(default="mp_identityhash", description="column of the alternate key")
     erased_on: str = "mp_erasedon"
     """date and time the person was erased"""
+
+
+class ErasureRequestMap(_Map):
+    """The office's erasure requests (GDPR art. 17): one row per person to erase.
+
+    A row of its own rather than a flag on the contact, because erasure deletes (or blanks)
+    the contact: the request row is what remains to show the request was carried out, and it
+    can name someone by identity number for whom no contact exists yet.
+    """
+
+    table: str = "mp_erasurerequest"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "mp_erasurerequests"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "mp_erasurerequestid"
+    """primary key column (a GUID)"""
+    name: str = "mp_name"
+    """primary name column: a title the office sees in lists"""
+    person: str = Field(default="mp_personid", description="lookup to the contact to erase")
+    person_nav: str = "mp_PersonId"
+    """navigation property of the person lookup"""
+    national_id: str = Field(
+        default="mp_nationalid", description="or the identity number (cleared when processed)"
+    )
+    status: str = "mp_status"
+    """choice column: requested, done, not found, failed"""
+    result: str = "mp_result"
+    """text: what the erasure did, in counts only (never personal data)"""
+    processed_on: str = "mp_processedon"
+    """date and time the request was carried out"""
+    state: str = Field(default="statecode", description="state column (0 = active)")
+    created_on: str = "createdon"
+    """Dataverse's own creation timestamp (requests are taken oldest first)"""
+    status_values: dict[str, int] = {
+        "requested": 100000000,
+        "done": 100000001,
+        "not-found": 100000002,
+        "failed": 100000003,
+    }
+    """the choice number of each request status, as JSON"""
 
 
 class CheckpointMap(_Map):
@@ -548,6 +612,10 @@ class TemplateMap(_Map):
     """the template's subject (XML with placeholders, as Dynamics stores it)"""
     body: str = "body"
     """the template's body (XML with placeholders, as Dynamics stores it)"""
+    language: str = Field(default="languagecode", description="the template's language (LCID)")
+    language_codes: dict[str, int] = Field(
+        default={"sv": 1053, "nb": 1044, "en": 1033}, description="language -> LCID"
+    )
 
 
 class TeamMap(_Map):
@@ -573,6 +641,7 @@ class SchemaMap(_Map):
     membership: MembershipMap = MembershipMap()
     lifecycle_event: LifecycleEventMap = LifecycleEventMap()
     tombstone: TombstoneMap = TombstoneMap()
+    erasure_request: ErasureRequestMap = ErasureRequestMap()
     checkpoint: CheckpointMap = CheckpointMap()
     template: TemplateMap = TemplateMap()
     email: EmailMap = EmailMap()

@@ -27,7 +27,9 @@ from pydantic_settings import (
 
 from plugins.identity import Country
 from plugins.registration.eligibility import DEFAULT_RULE, AlumniRule
+from plugins.registration.model import Category
 from plugins.sync.lifecycle import EventKind, LifecycleRules
+from plugins.sync.plans import PlanSettings
 from plugins.sync.triggers import FollowUpRules
 
 from .schema_map import SchemaMap
@@ -555,6 +557,10 @@ class SyncSettings(BaseModel):
             default=(EventKind.BIRTHDAY, EventKind.ANNIVERSARY),
             description="kinds sent as mass mailings (donotbulkemail refuses them)",
         )
+        plans: PlanSettings = Field(
+            default_factory=PlanSettings,
+            description="plans per segment, JSON {plans: [...], default_language}",
+        )
 
     class Delivery(BaseModel):
         """How lifecycle messages leave: a Dataverse e-mail or a Service Bus topic message."""
@@ -573,7 +579,81 @@ class SyncSettings(BaseModel):
         servicebus_key: SecretStr | None = Field(default=None, description="SAS key of that policy")
         timeout_seconds: float = Field(default=10.0, gt=0, description="per Service Bus send")
 
+    class Erasure(BaseModel):
+        """Erasure requests (GDPR art. 17): rows the office creates, processed by a timer."""
+
+        enabled: bool = Field(
+            default=False, description="process erasure requests (needs tombstone_key)"
+        )
+        mode: Literal["delete", "anonymise"] = Field(
+            default="delete", description="delete the contact, or blank its personal columns"
+        )
+        max_requests_per_run: int = Field(
+            default=200, ge=1, description="requests processed per timer run; the rest wait"
+        )
+
+    class Sms(BaseModel):
+        """The SMS channel: Azure Communication Services SMS (off until ``endpoint`` is set)."""
+
+        endpoint: str = Field(
+            default="", description="https://<resource>.communication.azure.com; empty = no SMS"
+        )
+        access_key: SecretStr | None = Field(default=None, description="the resource's key")
+        sender: str = Field(default="", description="ACS phone number (E.164) or sender id")
+        country_code: str = Field(
+            default="+46", pattern=r"^\+[1-9]\d{0,3}$",
+            description="for mobile numbers stored without one",
+        )
+        texts: dict[str, str] = Field(
+            default={
+                "address-request": "Hej {first_name}! Vi saknar din e-postadress. "
+                "Fyll i den här: {link}",
+            },
+            description="template name -> text; {first_name} and {link} are filled in",
+        )
+        link_lifetime_days: int = Field(
+            default=14, ge=1, le=60, description="how long a texted update link works"
+        )
+        timeout_seconds: float = Field(default=10.0, gt=0, description="per ACS request")
+
+    class AddressRequests(BaseModel):
+        """Asking people without a deliverable e-mail address for one: SMS, else a letter."""
+
+        enabled: bool = Field(default=False, description="ask during the lifecycle run")
+        interval_days: int = Field(
+            default=180, ge=1, description="a person is asked at most once per interval"
+        )
+        max_per_run: int = Field(default=1000, ge=1, description="requests recorded per run")
+        letter_subjects: dict[str, str] = Field(
+            default={"address-request": "Send a letter asking for an e-mail address"},
+            description="template name -> subject of the office's letter task",
+        )
+        letter_due_days: int = Field(default=7, ge=0, description="letter task due after")
+
+    class DataCheck(BaseModel):
+        """Data-check mailings ("are your details right?"): a link to check them, at an
+        interval since the person last confirmed them, at most ``daily_cap`` a run."""
+
+        enabled: bool = Field(default=False, description="send data-check mailings")
+        interval_days: int = Field(
+            default=365, ge=30, description="ask again this long after the last confirmation"
+        )
+        daily_cap: int = Field(
+            default=2000, ge=1, description="mailings recorded per run; the rest wait a day"
+        )
+        categories: tuple[Category, ...] = Field(
+            default=(Category.ALUMNUS, Category.REGISTERED_ALUMNUS, Category.MEMBER),
+            min_length=1, description="who is asked (person categories)",
+        )
+        link_lifetime_days: int = Field(
+            default=30, ge=1, le=90, description="how long the mailed update link works"
+        )
+
     upkeep: Upkeep = Field(default_factory=Upkeep)
+    data_check: DataCheck = Field(default_factory=DataCheck)
+    sms: Sms = Field(default_factory=Sms)
+    address_requests: AddressRequests = Field(default_factory=AddressRequests)
+    erasure: Erasure = Field(default_factory=Erasure)
     graduates: Graduates = Field(default_factory=Graduates)
     degree_feed: DegreeFeed = Field(default_factory=DegreeFeed)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)

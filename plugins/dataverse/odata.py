@@ -231,6 +231,18 @@ def in_(column: str, values: Iterable[Any]) -> Filter:
     return or_(*(eq(column, v) for v in items))
 
 
+def contain_values(column: str, values: Iterable[int], *, contain: bool = True) -> Filter:
+    """Dataverse's ``ContainValues`` (any of ``values`` chosen) on a multi-select column, or
+    ``DoesNotContainValues`` (none of them) with ``contain=False``."""
+    items = ",".join(literal(str(v)) for v in values)
+    if not items:
+        raise ValueError(f"a multi-select condition on {column!r} needs at least one value")
+    function = "ContainValues" if contain else "DoesNotContainValues"
+    return Filter(
+        f"Microsoft.Dynamics.CRM.{function}(PropertyName={literal(column)},PropertyValues=[{items}])"
+    )
+
+
 def escape_wildcards(text: str) -> str:
     """Make ``%``, ``_`` and ``[`` match themselves in Dataverse's string functions.
 

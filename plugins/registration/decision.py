@@ -23,6 +23,7 @@ no match, rule holds on self-declaration  ApprovedAlumnus              created f
 no match, registries know, rule fails      NotApproved                  created, review task
 no match, no registry knows the person     NotApproved                  created from form,
                                                                         review task
+no match, the person was erased on request NotApproved                  nothing created
 unregistration, terminate membership       Unregistered                 - Registered alumnus,
                                                                         no communication
 unregistration, keep membership            person's current status      no communication
@@ -45,7 +46,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .matching import Match, MatchKind
 from .model import SWEDISH_NAMES, Category, Kind, Person, Registration, Status
@@ -67,6 +68,7 @@ class Reason(StrEnum):
     UNREGISTERED = "unregistered-terminated-membership"
     COMMUNICATION_WITHDRAWN = "unregistered-communication-only"
     UNREGISTRATION_NO_PERSON = "unregistration-person-not-found"
+    ERASED_PERSON = "erased-person"
     ADMIN_APPROVED = "approved-manually"
     ADMIN_DENIED = "denied"
 
@@ -116,6 +118,9 @@ class Facts(BaseModel):
     registry: RegistryAnswer = RegistryAnswer.NOT_ASKED
     registry_source: str | None = None
     eligibility: Eligibility | None = None
+    erased: bool = Field(
+        default=False, description="the identity number carries a tombstone (erased on request)"
+    )
 
 
 class Decision(BaseModel):
@@ -189,6 +194,18 @@ def decide(facts: Facts) -> Decision:
         return _unregistration(reg, match)
     if match.kind is MatchKind.ONE and match.person is not None:
         return _matched(reg, match.person, match)
+    if facts.erased:
+        return Decision(
+            status=Status.NOT_APPROVED,
+            reason=Reason.ERASED_PERSON,
+            explanation=(
+                "The identity number belongs to a person erased on request (GDPR): "
+                f"{_label(Status.NOT_APPROVED)}; nobody was created and no registry was asked. "
+                "If the person wants to come back, the office decides by hand."
+            ),
+            evidence={"erased": True},
+            task=TaskAction.OPEN,
+        )
     return _unmatched(facts)
 
 

@@ -44,7 +44,7 @@ from plugins.core.settings_groups import (
 from plugins.dataverse.client import DataverseClient
 from plugins.dispatch import RETRYABLE, EventDispatcher
 from plugins.registries.factory import build_adapters
-from plugins.sync.jobs import ConfigurationError, build_follow_ups
+from plugins.sync.jobs import ConfigurationError, SyncJobs, build_follow_ups
 
 from .registry_facts import Registries
 from .service import RegistrationService
@@ -102,11 +102,13 @@ def _build(settings: Settings) -> EventDispatcher:
         build_adapters(settings.registries), settings.registration
     )
     tagged = settings.dataverse.model_copy(update={"write_tag": settings.registration.write_tag})
+    key = settings.sync.tombstone_key
     registration = RegistrationService(
         DataverseClient(tagged),
         settings.registration,
         settings.schema_map,
         registries=registries,
+        tombstone_key=key.get_secret_value() if key else None,
     )
     try:
         follow_ups = build_follow_ups(settings, registration.client)
@@ -114,9 +116,15 @@ def _build(settings: Settings) -> EventDispatcher:
         # A broken follow-up setting must not stop registrations; the follow-ups wait.
         log.error("follow-ups are off until their settings are fixed: %s", exc)
         follow_ups = None
+    erasure = None
+    if settings.sync.erasure.enabled:
+        try:
+            erasure = SyncJobs(settings, registration.client).erasure_requests()
+        except ConfigurationError as exc:
+            log.error("erasure requests are off until their settings are fixed: %s", exc)
     if follow_ups is None:
-        return EventDispatcher(registration)
-    return EventDispatcher(registration, *follow_ups)
+        return EventDispatcher(registration, erasure=erasure)
+    return EventDispatcher(registration, *follow_ups, erasure=erasure)
 
 
 _runtime = _Runtime()

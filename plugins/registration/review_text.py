@@ -142,6 +142,12 @@ _SUMMARIES: dict[Reason, tuple[str, str]] = {
         "granskning.",
         "En avregistrering kom inn, men ingen person passer; den venter på manuell vurdering.",
     ),
+    Reason.ERASED_PERSON: (
+        "Personnumret tillhör en person som raderats på egen begäran (GDPR). Ingen person "
+        "skapades och inget register tillfrågades; en administratör avgör för hand.",
+        "Fødselsnummeret tilhører en person som er slettet på egen forespørsel (GDPR). Ingen "
+        "person ble opprettet og ingen registre ble spurt; en administrator avgjør manuelt.",
+    ),
     Reason.ADMIN_APPROVED: (
         "En administratör godkände registreringen; personen är registrerad alumn och "
         "granskningsuppgiften är stängd.",

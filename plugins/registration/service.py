@@ -37,6 +37,8 @@ from plugins.dataverse.client import DataverseClient
 from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
 from plugins.registries.models import RegistryPerson, StudyFacts
+from plugins.sync.repository import Tombstones
+from plugins.sync.tombstone import identity_hash
 
 from .decision import (
     Decision,
@@ -111,6 +113,7 @@ class RegistrationService:
         *,
         registries: Registries | None = None,
         clock: Clock = utc_now,
+        tombstone_key: str | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -121,6 +124,9 @@ class RegistrationService:
         self.write_tag = client.settings.write_tag
         self.repository = RegistrationRepository(client, schema, settings.national_id_country)
         self._team_id: str | None = None
+        # With the key (SyncSettings.tombstone_key) a person erased on request is not created.
+        self._tombstone_key = tombstone_key
+        self._tombstones = Tombstones(client, schema.tombstone)
 
     # ------------------------------------------------------------------ events
 
@@ -269,6 +275,8 @@ class RegistrationService:
         )
         if match.kind is not MatchKind.NONE or registration.kind is Kind.UNREGISTRATION:
             return Facts(registration=registration, match=match), RegistryFacts()
+        if self._erased(checked.national_id):
+            return Facts(registration=registration, match=match, erased=True), RegistryFacts()
         try:
             registry = self.registries.ask(checked.national_id)
         except RegistryError as exc:
@@ -329,6 +337,14 @@ class RegistrationService:
         except RegistryError as exc:
             log.warning("registration: study information not refreshed: %s", exc)
             return None
+
+    def _erased(self, national_id: str | None) -> bool:
+        """Whether the (canonical) identity number carries a tombstone: one read, made only
+        before a person would be created."""
+        if not (national_id and self._tombstone_key):
+            return False
+        hashed = identity_hash(national_id, self._tombstone_key)
+        return bool(self._tombstones.any_of([hashed]))
 
     def _follow_up(self, registration_id: str, attempt: int) -> Outcome:
         read = self.repository.read_for_admin(registration_id)

@@ -63,10 +63,7 @@ def build_pages(settings: Settings) -> tuple[SelfServicePages, DataverseClient]:
         raise NotConfigured("SELFSERVICE__LINK_KEYS and SELFSERVICE__LINK_KEY_ID are not set")
     if not settings.dataverse.url:
         raise NotConfigured("DATAVERSE__URL is not set")
-    keys = KeyRing(
-        {kid: key.get_secret_value().encode() for kid, key in selfservice.link_keys.items()},
-        selfservice.link_key_id,
-    )
+    keys = KeyRing.from_secrets(selfservice.link_keys, selfservice.link_key_id)
     client = DataverseClient(settings.dataverse)
     store = SelfServiceStore(client, settings.schema_map)
     oidc = OidcClient(selfservice.oidc) if selfservice.oidc is not None else None

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from pydantic import SecretStr
+
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{1,200})\.([A-Za-z0-9_-]{43})$")
 _LINK_LAYOUT = struct.Struct(">BBq16s")
@@ -51,6 +53,11 @@ class KeyRing:
                 raise ValueError("key ids are 1-32 letters, digits, '-' or '_'")
         self._keys = dict(keys)
         self.active = active
+
+    @classmethod
+    def from_secrets(cls, secrets: Mapping[str, SecretStr], active: str) -> KeyRing:
+        """The ring of the configured secrets (``SELFSERVICE__LINK_KEYS``)."""
+        return cls({kid: key.get_secret_value().encode() for kid, key in secrets.items()}, active)
 
     def sign(self, purpose: str, payload: bytes) -> str:
         """A token carrying ``payload`` for ``purpose``, signed with the active key."""

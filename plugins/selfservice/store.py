@@ -228,18 +228,8 @@ class SelfServiceStore:
         self._issue(link, message, bind)
 
     def _issue(self, link: Link, message: Message, extra: dict[str, Any]) -> None:
-        links, contact = self.schema.selfservice_link, self.schema.contact
-        row: dict[str, Any] = {
-            links.id: link.id,
-            links.name: f"{link.purpose.value} {link.expires_at:%Y-%m-%d %H:%M}",
-            links.purpose: links.purpose_values[link.purpose.value],
-            links.expires_on: link.expires_at,
-            **extra,
-        }
-        if message.contact_id is not None:
-            row[f"{links.person_nav}@odata.bind"] = odata.bind(
-                contact.entity_set, message.contact_id
-            )
+        links = self.schema.selfservice_link
+        row = {**link_row(self.schema, link, message.contact_id), **extra}
         email_id = str(uuid.uuid4())
         batch = BatchRequest()
         changes = batch.changeset()
@@ -294,7 +284,8 @@ class SelfServiceStore:
         )
 
     def submit_with_link(self, record: LinkRecord, draft: RegistrationDraft, now: datetime) -> None:
-        """Mark the link used and create the registration, both or neither.
+        """Mark the link used and create the registration, both or neither; an update also
+        records on the contact that the person confirmed their details (``now``).
 
         Raises :class:`LinkAlreadyUsed` when the link's row changed since it was read (another
         submission used it).
@@ -307,6 +298,13 @@ class SelfServiceStore:
             if_match=record.etag,
         )
         changes.create(self.schema.registration.entity_set, self._record(draft))
+        if draft.kind is Kind.REGISTRATION and draft.person_id:
+            # Saving the form, changed or not, is the person confirming their details.
+            contact = self.schema.contact
+            changes.update(
+                odata.entity_path(contact.entity_set, draft.person_id),
+                {contact.details_confirmed_on: now},
+            )
         try:
             self.client.execute_batch(batch)
         except BatchError as exc:
@@ -364,6 +362,21 @@ class SelfServiceStore:
             channels=_choices_of(row.get(c.channels), prefs.channel_values),
             consent_version=row.get(c.consent_version),
         )
+
+
+def link_row(schema: SchemaMap, link: Link, contact_id: str | None) -> dict[str, Any]:
+    """The Dataverse row of a link (created before the link is sent), bound to the contact
+    it is for; a new person's confirmation link has no contact yet."""
+    links = schema.selfservice_link
+    row: dict[str, Any] = {
+        links.id: link.id,
+        links.name: f"{link.purpose.value} {link.expires_at:%Y-%m-%d %H:%M}",
+        links.purpose: links.purpose_values[link.purpose.value],
+        links.expires_on: link.expires_at,
+    }
+    if contact_id is not None:
+        row[f"{links.person_nav}@odata.bind"] = odata.bind(schema.contact.entity_set, contact_id)
+    return row
 
 
 def _multichoice(chosen: frozenset[str], values: dict[str, int]) -> str | None:

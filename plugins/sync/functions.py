@@ -1,5 +1,5 @@
 """The sync timers: register upkeep, new graduates and the lifecycle run, nightly (UTC), and
-the Ladok degree feed, hourly.
+the Ladok degree feed, hourly, and the erasure requests every quarter of an hour.
 
 Each timer runs one job of :class:`~plugins.sync.jobs.SyncJobs` (the job logs what it did);
 a job not enabled in settings does nothing. A failure raises, so the run shows as failed in
@@ -22,6 +22,7 @@ UPKEEP_SCHEDULE = "0 0 1 * * *"
 GRADUATES_SCHEDULE = "0 30 1 * * *"
 LIFECYCLE_SCHEDULE = "0 0 4 * * *"
 DEGREE_FEED_SCHEDULE = "0 10 * * * *"
+ERASURE_SCHEDULE = "0 */15 * * * *"
 
 blueprint = func.Blueprint()
 
@@ -52,3 +53,10 @@ def sync_lifecycle(timer: func.TimerRequest) -> None:
     """Membership statuses and the lifecycle messages due since the last run."""
     with SyncJobs(load_plugin("sync")) as jobs:
         jobs.lifecycle(datetime.now(UTC))
+
+
+@blueprint.timer_trigger(arg_name="timer", schedule=ERASURE_SCHEDULE, use_monitor=True)
+def sync_erasure_requests(timer: func.TimerRequest) -> None:
+    """Carry out the office's erasure requests."""
+    with SyncJobs(load_plugin("sync")) as jobs:
+        jobs.erasure(datetime.now(UTC))

@@ -98,9 +98,9 @@ class NewGraduates:
         clauses = [
             odata.ne(c.national_id, None),
             odata.eq(c.state, 0),
-            _multi_select("ContainValues", c.categories, c.category_values[Category.STUDENT]),
-            _multi_select(
-                "DoesNotContainValues", c.categories, c.category_values[Category.ALUMNUS]
+            odata.contain_values(c.categories, [c.category_values[Category.STUDENT]]),
+            odata.contain_values(
+                c.categories, [c.category_values[Category.ALUMNUS]], contain=False
             ),
         ]
         if after is not None:
@@ -138,10 +138,3 @@ class NewGraduates:
             self._client.update_multiple(MappedTable.of(c), updates)
             report.graduated += len(updates)
 
-
-def _multi_select(function: str, column: str, value: int) -> odata.Filter:
-    """Dataverse's ``ContainValues``/``DoesNotContainValues`` on a multi-select column."""
-    return odata.Filter(
-        f"Microsoft.Dynamics.CRM.{function}(PropertyName={odata.literal(column)},"
-        f"PropertyValues=[{odata.literal(str(value))}])"
-    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,13 +31,22 @@ from plugins.dataverse.errors import DuplicateRecordError
 
 from .delivery import Delivery, PendingEvent
 from .lifecycle import DueEvent, Problem, Window
-from .policy import Action, Channel, check, contact_columns, recipient_from_contact
+from .plans import Choice, Person, choose, plan_person
+from .policy import (
+    Action,
+    Channel,
+    check,
+    contact_columns,
+    recipient_from_contact,
+    recipient_topics,
+)
 from .repository import MappedTable, chunks, date_of, lookup_value
 
 _CONTACTS_PER_READ = 50
 _KEYS_PER_READ = 50
 _WRITES_PER_FLUSH = 200
 _REASON_LENGTH = 200
+NOT_IN_PLAN = "not-in-plan"
 
 
 @dataclass
@@ -86,6 +95,21 @@ class EventLedger:
                 continue
             tally.created += 1
 
+    def record_new(self, events: list[DueEvent], tally: Tally) -> None:
+        """Create events the caller knows are not recorded yet, ``CreateMultiple`` in chunks
+        (a request per chunk, not per event); should one exist after all (a concurrent
+        run), every event is recorded one by one instead, which skips those that exist."""
+        if not events:
+            return
+        e = self._schema.lifecycle_event
+        records = [{e.key: event.key, **self._event_record(event)} for event in events]
+        try:
+            self._client.create_multiple(MappedTable.of(e), records)
+        except DuplicateRecordError:
+            self.record(events, tally)
+            return
+        tally.created += len(events)
+
     def known_keys(self, window: Window) -> set[str]:
         """The keys of the events due in ``window`` that are recorded already."""
         e = self._schema.lifecycle_event
@@ -106,7 +130,9 @@ class EventLedger:
             e.period: event.period,
             e.due: event.due,
             e.template: event.template,
-            e.channel: self._schema.preferences.channel_values[self._settings.channel],
+            e.channel: self._schema.preferences.channel_values[
+                event.channel or self._settings.channel
+            ],
             e.delivery_status: e.delivery_values["pending"],
         }
         if event.membership_id is not None:
@@ -130,6 +156,9 @@ class EventLedger:
     def _pending_where(self, today: date, where: odata.Filter | None) -> list[PendingEvent]:
         e = self._schema.lifecycle_event
         kinds = {number: kind for kind, number in e.kind_values.items()}
+        channels = {n: name for name, n in self._schema.preferences.channel_values.items()}
+        m = self._schema.membership
+        types = {n: name for name, n in m.type_values.items()}
         reach = today - timedelta(days=self._settings.rules.max_catch_up_days)
         clauses = [
             odata.eq(e.delivery_status, e.delivery_values["pending"]),
@@ -139,9 +168,10 @@ class EventLedger:
         rows = self._client.query(
             e.entity_set,
             select=(e.id, e.key, lookup_value(e.person), lookup_value(e.membership),
-                    e.kind, e.period, e.due, e.template),
+                    e.kind, e.period, e.due, e.template, e.channel),
             filter=odata.and_(*clauses, *([where] if where is not None else [])),
             orderby=(odata.asc(e.due), odata.asc(e.key)),
+            expand=(odata.Expand(e.membership_nav, select=(m.type,)),),
         )
         pending = []
         for row in rows:
@@ -161,6 +191,8 @@ class EventLedger:
                     due=due,
                     template=str(row.get(e.template) or kind),
                     membership_id=str(membership).lower() if membership else None,
+                    channel=channels.get(row.get(e.channel), self._settings.channel),
+                    membership_type=types.get((row.get(e.membership_nav) or {}).get(m.type)),
                 )
             )
         return pending
@@ -195,24 +227,54 @@ class EventLedger:
             tally.failed.append(Problem(event.key, "person not found"))
             return self._outcome("failed", "person not found")
         recipient = recipient_from_contact(contact, self._schema.contact, self._schema.preferences)
+        choice = choose(
+            self._settings.plans, self._plan_person(contact, event), event.kind, event.template
+        )
+        planned = self._planned(choice, event)
+        if choice.refused:
+            tally.refused[NOT_IN_PLAN] = tally.refused.get(NOT_IN_PLAN, 0) + 1
+            return {**self._outcome("refused", NOT_IN_PLAN), **planned}
+        event = replace(
+            event, template=choice.template, channel=choice.channel or event.channel,
+            languages=choice.languages,
+        )
         action = Action(
-            Channel(self._settings.channel),
+            Channel(event.channel),
             topic=self._settings.topics.get(event.kind),
             bulk=event.kind in self._settings.bulk_kinds,
         )
         verdict = check(recipient, action)
         if not verdict.allowed:
             tally.refused[verdict.reason] = tally.refused.get(verdict.reason, 0) + 1
-            return self._outcome("refused", verdict.reason)
+            return {**self._outcome("refused", verdict.reason), **planned}
         delivered = self._delivery.deliver(event, contact)
         if delivered.failure is not None and delivered.retry:
             tally.retrying.append(Problem(event.key, delivered.failure))
-            return self._outcome("pending", delivered.failure)
+            return {**self._outcome("pending", delivered.failure), **planned}
         if delivered.failure is not None:
             tally.failed.append(Problem(event.key, delivered.failure))
-            return self._outcome("failed", delivered.failure)
+            return {**self._outcome("failed", delivered.failure), **planned}
         tally.sent += 1
-        return {**self._outcome("sent", None), e.sent_on: now}
+        return {**self._outcome("sent", None), e.sent_on: now, **planned}
+
+    def _plan_person(self, contact: dict[str, Any], event: PendingEvent) -> Person:
+        c = self._schema.contact
+        topics = recipient_topics(contact, c, self._schema.preferences)
+        return plan_person(
+            c.categories_of(contact.get(c.categories)), event.membership_type, topics,
+            contact.get(c.language),
+        )
+
+    def _planned(self, choice: Choice, event: PendingEvent) -> dict[str, Any]:
+        """What the event row records of the plan: which and why, and the template and
+        channel it chose (nothing when the organisation has no plans)."""
+        if not self._settings.plans.plans:
+            return {}
+        e = self._schema.lifecycle_event
+        record: dict[str, Any] = {e.plan: choice.explanation, e.template: choice.template}
+        if choice.channel is not None:
+            record[e.channel] = self._schema.preferences.channel_values[choice.channel]
+        return record
 
     def _outcome(self, status: str, reason: str | None) -> dict[str, Any]:
         e = self._schema.lifecycle_event
@@ -223,7 +285,10 @@ class EventLedger:
         self, person_ids: Collection[str], pending: list[PendingEvent]
     ) -> dict[str, dict[str, Any]]:
         c = self._schema.contact
-        columns = sorted(set(contact_columns(c)) | self._delivery.contact_columns(pending))
+        planned = {c.categories, c.language}
+        columns = sorted(
+            set(contact_columns(c)) | planned | self._delivery.contact_columns(pending)
+        )
         found: dict[str, dict[str, Any]] = {}
         for part in chunks(sorted(person_ids), _CONTACTS_PER_READ):
             rows = self._client.query(

@@ -67,6 +67,8 @@ class EventKind(StrEnum):
     ANNIVERSARY = "anniversary"
     RENEWAL = "renewal"
     FOLLOW_UP = "follow-up"
+    ADDRESS_REQUEST = "address-request"
+    DATA_CHECK = "data-check"
 
 
 class LifecycleRules(BaseModel):
@@ -140,6 +142,8 @@ class DueEvent:
     period: str
     due: date
     membership_id: str | None = None
+    channel: str | None = None
+    """The channel the event goes by (None: the lifecycle's configured channel)."""
 
     @property
     def template(self) -> str:
@@ -205,6 +209,19 @@ def anniversary_of(day: date, years: int) -> date:
 def birthday_in(year: int, birth_date: date) -> date:
     """The day a person born on ``birth_date`` celebrates in ``year``."""
     return anniversary_of(birth_date, year - birth_date.year)
+
+
+def birthdays_due(birth_dates: Mapping[str, date], window: Window) -> list[DueEvent]:
+    """Birthday greetings due in ``window`` for these people, membership or not (under the
+    same key as a member's greeting, so nobody is greeted twice)."""
+    events = []
+    for person_id, born in sorted(birth_dates.items()):
+        for year in range(window.after.year, window.until.year + 1):
+            due = birthday_in(year, born)
+            if window.after < due <= window.until and due > born:
+                key = event_key(EventKind.BIRTHDAY, person_id, str(year))
+                events.append(DueEvent(key, person_id, EventKind.BIRTHDAY, str(year), due))
+    return events
 
 
 def status_on(membership: Membership, day: date, rules: LifecycleRules) -> MembershipStatus:

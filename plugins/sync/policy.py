@@ -1,6 +1,6 @@
 """The preferences and consent policy (pure): may this message go to this person?
 
-"Ask, don't assume" (seeds 000, 003): the registration records which topics (newsletter,
+"Ask, don't assume": the registration records which topics (newsletter,
 events, mentoring, career, giving) and channels (e-mail, SMS, post) a person wants, and
 their consent with time and source; these are on the contact. Every outgoing action is
 checked here first, and the first rule that refuses gives the reason:
@@ -18,7 +18,9 @@ checked here first, and the first rule that refuses gives the reason:
 5. the person must be reachable on the channel (an e-mail address, a mobile number, an
    address); an e-mail address given on the public registration form counts only once its
    owner confirmed it (double opt-in: until then the contact's e-mail confirmation is
-   Unconfirmed and only the confirmation message itself, sent by the pages, goes to it).
+   Unconfirmed and only the confirmation message itself, sent by the pages, goes to it); an
+   e-mail address that bounced (``mp_undeliverableemail``) does not count, and a person whose
+   every address bounced is refused as ``email-undeliverable`` until they give another one.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Refusal(StrEnum):
     PROTECTED_ADDRESS = "protected-address"
     UNREACHABLE = "unreachable"
     EMAIL_UNCONFIRMED = "email-unconfirmed"
+    EMAIL_UNDELIVERABLE = "email-undeliverable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class Recipient:
     has_mobile: bool = False
     has_address: bool = False
     email_unconfirmed: bool = False
+    email_undeliverable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,8 @@ def recipient_from_contact(
     """The recipient a contact row describes (columns named by the schema map)."""
     protection = row.get(columns.protection_level)
     address = row.get(columns.address_line1) and row.get(columns.postal_code)
+    emails = [str(row[c]) for c in columns.emails if row.get(c)]
+    deliverable = deliverable_emails(emails, row.get(columns.undeliverable_email))
     return Recipient(
         person_id=str(row[columns.id]),
         active=row.get(columns.state) in (None, 0),
@@ -138,17 +144,33 @@ def recipient_from_contact(
         do_not_bulk_email=bool(row.get(columns.do_not_bulk_email)),
         do_not_postal_mail=bool(row.get(columns.do_not_postal_mail)),
         do_not_phone=bool(row.get(columns.do_not_phone)),
-        topics=_chosen(row.get(columns.topics), preferences.topic_values),
+        topics=recipient_topics(row, columns, preferences),
         channels=frozenset(
             Channel(c) for c in _chosen(row.get(columns.channels), preferences.channel_values)
         ),
         consented=bool(row.get(columns.consent_on)),
-        has_email=any(row.get(c) for c in columns.emails),
+        has_email=bool(deliverable),
         has_mobile=bool(row.get(columns.mobile_phone)),
         has_address=bool(address),
         email_unconfirmed=row.get(columns.email_confirmation)
         == columns.email_confirmation_values["unconfirmed"],
+        email_undeliverable=bool(emails) and not deliverable,
     )
+
+
+def recipient_topics(
+    row: Mapping[str, Any], columns: ContactMap, preferences: PreferenceMap
+) -> frozenset[str]:
+    """The topics a contact row says the person chose."""
+    return _chosen(row.get(columns.topics), preferences.topic_values)
+
+
+def deliverable_emails(emails: list[str], undeliverable: Any) -> list[str]:
+    """The addresses that did not bounce (compared without regard to case or spaces)."""
+    if not isinstance(undeliverable, str) or not undeliverable.strip():
+        return emails
+    bounced = undeliverable.strip().casefold()
+    return [e for e in emails if e.strip().casefold() != bounced]
 
 
 def contact_columns(columns: ContactMap) -> tuple[str, ...]:
@@ -168,6 +190,7 @@ def contact_columns(columns: ContactMap) -> tuple[str, ...]:
         columns.channels,
         columns.consent_on,
         *columns.emails,
+        columns.undeliverable_email,
         columns.mobile_phone,
         columns.address_line1,
         columns.postal_code,
@@ -218,6 +241,8 @@ def _address(recipient: Recipient, action: Action) -> Refusal | None:
         reachable = recipient.has_address
     elif action.channel is Channel.SMS:
         reachable = recipient.has_mobile
+    elif recipient.email_undeliverable:
+        return Refusal.EMAIL_UNDELIVERABLE
     else:
         if recipient.has_email and recipient.email_unconfirmed:
             return Refusal.EMAIL_UNCONFIRMED

@@ -134,10 +134,11 @@ def test_the_degree_feed_makes_a_student_an_alumnus_approved_with_the_degree(
     assert (row["mp_status"], row["mp_reason"]) == (APPROVED, "matched-alumnus")
     assert "Teknologie kandidatexamen (2019-06-14)" in row["mp_evidence"]
     # REGISTRATION__REFRESH_STUDY: the matched alumna's study information is refreshed;
-    # her name is what she gave on the form ("Test"), never the register's ("Majken").
+    # her name stays her own ("Maja"): neither the register's ("Majken") nor what the form
+    # offered ("Test", kept as a proposed change until she proves the address is hers).
     person = env.contact(contact_id)
     assert (person["mp_studycredits"], person["mp_laststudyyear"]) == (45, 2019)
-    assert person["firstname"] == "Test"
+    assert person["firstname"] == "Maja"
     assert len(degrees_of(env, contact_id)) == 1
 
 

@@ -270,6 +270,7 @@ def test_delivery_on_a_service_bus_topic(sandbox: Sandbox, client: DataverseClie
         "template": "expiry-reminder-d7",
         "personId": alma,
         "membershipId": report_membership(client),
+        "channel": "email",
     }
 
 

@@ -127,6 +127,19 @@ def test_no_match_and_no_registry_knows_the_person(answer: RegistryAnswer, why: 
         assert (other in d.explanation) is (other == why)
 
 
+def test_erased_person_is_not_approved_and_nothing_is_created() -> None:
+    d = decide(Facts(registration=registration(), match=NO_MATCH, erased=True))
+    assert (d.status, d.reason) == (Status.NOT_APPROVED, Reason.ERASED_PERSON)
+    # Like every NotApproved, it waits for the office in the review queue.
+    assert d.person is PersonAction.NONE and d.task is TaskAction.OPEN
+    assert not d.add_categories and "erased on request" in d.explanation
+    # A person still in the register is matched as usual: a tombstone is never consulted.
+    kept = decide(
+        Facts(registration=registration(), match=matched(person(Category.ALUMNUS)), erased=True)
+    )
+    assert kept.reason is Reason.MATCHED_ALUMNUS
+
+
 def test_self_declared_alumnus_is_approved_when_the_rule_holds_without_registries() -> None:
     reg = registration(self_declared_alumnus=True)
     declared = Eligibility(eligible=True, rule="any of: self-declared alumnus",

@@ -103,3 +103,30 @@ def test_broken_follow_up_settings_leave_registrations_working(
     dispatcher = functions._build(settings)
     assert dispatcher.follow_ups is None
     assert "follow-ups are off until their settings are fixed" in caplog.text
+
+
+@dataclass
+class Erasure:
+    """Stands in for the erasure requests: records what it was given."""
+
+    table: str = "mp_erasurerequest"
+    seen: list[str] = field(default_factory=list)
+    failure: Exception | None = None
+
+    def handle_event(self, event: DataverseEvent, now: object) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.seen.append(event.record_id)
+
+
+def test_a_created_erasure_request_goes_to_the_erasure_and_its_failure_is_retryable() -> None:
+    from plugins.sync.erasure_requests import ErasureFailure
+
+    erasure = Erasure()
+    dispatcher = EventDispatcher(Registration(), erasure=erasure)  # type: ignore[arg-type]
+    assert dispatcher.handle(event("mp_erasurerequest")).result == "ignored"
+    assert dispatcher.handle(event("contact")).result == "ignored"
+    assert erasure.seen == ["r1"]
+    erasure.failure = ErasureFailure("Dataverse unavailable")
+    with pytest.raises(RETRYABLE):
+        dispatcher.handle(event("mp_erasurerequest"))

@@ -28,6 +28,8 @@ PURE_MODULES = [
     "plugins.sync.templates",
     "plugins.sync.tombstone",
     "plugins.sync.lookups",
+    "plugins.sync.outreach",
+    "plugins.sync.plans",
     "plugins.sync.graduation",
     "plugins.sync.degree_changes",
     "plugins.registration.study",

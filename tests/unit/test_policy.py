@@ -177,3 +177,19 @@ def test_flags_and_an_inactive_contact_are_read() -> None:
 def test_the_columns_read_exist_on_the_contact_table() -> None:
     table = product_schema().table("contact")
     assert set(contact_columns(COLUMNS)) <= set(table.columns)
+
+
+def test_a_bounced_address_does_not_count_and_the_refusal_says_so() -> None:
+    c = ContactMap()
+    row = {
+        c.id: "p1", c.channels: "100000000,100000001", c.emails[0]: "Gone@Example.se",
+        c.undeliverable_email: " gone@example.se", c.mobile_phone: "+46701234567",
+    }
+    bounced = recipient_from_contact(row, c, PreferenceMap())
+    assert not bounced.has_email and bounced.email_undeliverable
+    assert refusal(bounced) is Refusal.EMAIL_UNDELIVERABLE
+    assert refusal(bounced, Action(Channel.SMS)) is None
+    # Another address given later is used: the bounce named the old one only.
+    other = recipient_from_contact({**row, c.emails[1]: "new@example.se"}, c, PreferenceMap())
+    assert other.has_email and not other.email_undeliverable and refusal(other) is None
+    assert c.undeliverable_email in contact_columns(c)

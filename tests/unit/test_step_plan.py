@@ -363,3 +363,9 @@ def test_rendered_plan_names_changes_but_never_secrets() -> None:
     assert "rotated-key" not in "\n".join(lines)
     item = PlanItem(Kind.STEP, "member-plugins: x", Action.UNCHANGED, note="left disabled")
     assert render_plan(Plan((item,))) == ["  unchanged  step      member-plugins: x; left disabled"]
+
+
+def test_the_erasure_step_comes_with_erasure_enabled() -> None:
+    assert "erasure request created" not in [s.key for s in product_steps(SchemaMap())]
+    [step] = [s for s in product_steps(SchemaMap(), erasure=True) if "erasure" in s.key]
+    assert (step.message, step.table, step.mode) == ("Create", "mp_erasurerequest", 1)

@@ -1,0 +1,1 @@
+"""Sending text messages through Azure Communication Services SMS (an adapter)."""
