@@ -218,6 +218,7 @@ class MembershipMap(_Map):
     table: str = "mp_membership"
     entity_set: str = "mp_memberships"
     id: str = "mp_membershipid"
+    name: str = "mp_name"
     person: str = "mp_personid"
     person_nav: str = "mp_PersonId"
     type: str = "mp_type"
@@ -226,6 +227,10 @@ class MembershipMap(_Map):
     status: str = "mp_status"
     automatic_renewal: str = "mp_automaticrenewal"
     renewal_active: str = "mp_renewalactive"
+    membership_type: str = Field(
+        default="mp_membershiptypeid", description="lookup to the membership type row"
+    )
+    membership_type_nav: str = "mp_MembershipTypeId"
     state: str = Field(default="statecode", description="0 = active")
     type_values: dict[str, int] = Field(
         default={
@@ -273,6 +278,7 @@ class LifecycleEventMap(_Map):
         EventKind.ANNIVERSARY: 100000005,
         EventKind.RENEWAL: 100000006,
         EventKind.FOLLOW_UP: 100000007,
+        EventKind.PAYMENT_REMINDER: 100000008,
     }
     delivery_values: dict[str, int] = {
         "pending": 100000000,
@@ -314,6 +320,149 @@ class TemplateMap(_Map):
     body: str = "body"
 
 
+class MembershipTypeMap(_Map):
+    """Membership types: fee, currency, period and grace, kept by the office in Dataverse."""
+
+    table: str = "mp_membershiptype"
+    entity_set: str = "mp_membershiptypes"
+    id: str = "mp_membershiptypeid"
+    name: str = "mp_name"
+    code: str = Field(default="mp_code", description="column of the alternate key")
+    category: str = Field(default="mp_category", description="choice of mp_type it creates")
+    fee: str = "mp_fee"
+    currency: str = "mp_currency"
+    period_months: str = "mp_periodmonths"
+    grace_days: str = "mp_gracedays"
+    state: str = "statecode"
+
+
+class ApplicationMap(_Map):
+    """Membership applications (organisations that are not alumni offices)."""
+
+    table: str = "mp_application"
+    entity_set: str = "mp_applications"
+    id: str = "mp_applicationid"
+    person: str = "mp_personid"
+    membership_type: str = "mp_membershiptypeid"
+    status: str = "mp_status"
+    decided_on: str = "mp_decidedon"
+    state: str = "statecode"
+    status_values: dict[str, int] = {
+        "received": 100000000,
+        "approved": 100000001,
+        "denied": 100000002,
+    }
+
+
+class InvoiceMap(_Map):
+    """Membership invoices: one per membership and period, keyed by both."""
+
+    table: str = "mp_invoice"
+    entity_set: str = "mp_invoices"
+    id: str = "mp_invoiceid"
+    number: str = "mp_name"
+    key: str = Field(default="mp_key", description="column of the alternate key")
+    person: str = "mp_personid"
+    person_nav: str = "mp_PersonId"
+    membership: str = "mp_membershipid"
+    membership_nav: str = "mp_MembershipId"
+    amount: str = "mp_amount"
+    currency: str = "mp_currency"
+    invoice_date: str = "mp_invoicedate"
+    due: str = "mp_duedate"
+    period_start: str = "mp_periodstart"
+    period_end: str = "mp_periodend"
+    reference: str = Field(default="mp_reference", description="column of an alternate key")
+    paid_amount: str = "mp_paidamount"
+    paid_on: str = "mp_paidon"
+    status: str = "mp_status"
+    delivery: str = "mp_delivery"
+    delivery_reason: str = "mp_deliveryreason"
+    status_values: dict[str, int] = {
+        "open": 100000000,
+        "partly-paid": 100000001,
+        "paid": 100000002,
+        "overpaid": 100000003,
+        "cancelled": 100000004,
+    }
+    delivery_values: dict[str, int] = {
+        "pending": 100000000,
+        "emailed": 100000001,
+        "to-print": 100000002,
+        "refused": 100000003,
+        "failed": 100000004,
+    }
+
+
+class PaymentMap(_Map):
+    """Payments received, one per bank transaction; unmatched ones wait for review."""
+
+    table: str = "mp_payment"
+    entity_set: str = "mp_payments"
+    id: str = "mp_paymentid"
+    key: str = Field(default="mp_key", description="column of the alternate key")
+    invoice: str = "mp_invoiceid"
+    invoice_nav: str = "mp_InvoiceId"
+    amount: str = "mp_amount"
+    currency: str = "mp_currency"
+    reference: str = "mp_reference"
+    paid_on: str = "mp_paidon"
+    source: str = "mp_source"
+    match: str = "mp_match"
+    needs_review: str = "mp_needsreview"
+    match_values: dict[str, int] = {
+        "matched": 100000000,
+        "partial": 100000001,
+        "overpaid": 100000002,
+        "unknown-reference": 100000003,
+        "deduction": 100000004,
+    }
+
+
+class PaymentFileMap(_Map):
+    """Bank files read: one row per file (by its digest), with the import's checkpoint."""
+
+    table: str = "mp_paymentfile"
+    entity_set: str = "mp_paymentfiles"
+    id: str = "mp_paymentfileid"
+    name: str = "mp_name"
+    digest: str = Field(default="mp_digest", description="column of the alternate key")
+    format: str = "mp_format"
+    status: str = "mp_status"
+    position: str = "mp_position"
+    payments: str = "mp_payments"
+    total: str = "mp_total"
+    status_values: dict[str, int] = {"importing": 100000000, "imported": 100000001}
+
+
+class AttachmentMap(_Map):
+    """E-mail attachments (``activitymimeattachment``), deep-inserted with their e-mail."""
+
+    table: str = "activitymimeattachment"
+    entity_set: str = "activitymimeattachments"
+    email_nav: str = Field(
+        default="email_activity_mime_attachment", description="the e-mail's collection"
+    )
+    file_name: str = "filename"
+    mime_type: str = "mimetype"
+    body: str = Field(default="body", description="base64 content")
+    object_type: str = "objecttypecode"
+
+
+class CaseMap(_Map):
+    """The person's cases (``incident``), shown on their own page."""
+
+    table: str = "incident"
+    entity_set: str = "incidents"
+    id: str = "incidentid"
+    title: str = "title"
+    number: str = "ticketnumber"
+    customer: str = "customerid"
+    state: str = "statecode"
+    created_on: str = "createdon"
+    state_values: dict[str, int] = {"active": 0, "resolved": 1, "cancelled": 2}
+
+
 class SchemaMap(_Map):
     """Every table, column and choice value the product uses."""
 
@@ -328,3 +477,10 @@ class SchemaMap(_Map):
     template: TemplateMap = TemplateMap()
     email: EmailMap = EmailMap()
     selfservice_link: SelfServiceLinkMap = SelfServiceLinkMap()
+    membership_type: MembershipTypeMap = MembershipTypeMap()
+    application: ApplicationMap = ApplicationMap()
+    invoice: InvoiceMap = InvoiceMap()
+    payment: PaymentMap = PaymentMap()
+    payment_file: PaymentFileMap = PaymentFileMap()
+    attachment: AttachmentMap = AttachmentMap()
+    case: CaseMap = CaseMap()

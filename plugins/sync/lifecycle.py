@@ -67,6 +67,7 @@ class EventKind(StrEnum):
     ANNIVERSARY = "anniversary"
     RENEWAL = "renewal"
     FOLLOW_UP = "follow-up"
+    PAYMENT_REMINDER = "payment-reminder"
 
 
 class LifecycleRules(BaseModel):

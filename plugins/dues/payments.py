@@ -1,0 +1,250 @@
+"""Recording payments: from a bank file (BgMax, Nets OCR giro) or a provider's webhook.
+
+A bank file is read in two passes (memory stays flat whatever its size):
+
+1. the whole file is checked (:func:`plugins.dues.bgmax.check`): a malformed line stops the
+   import with its line number **before anything is written**;
+2. the payments are applied in chunks of ``chunk_size``. Each chunk is one Dataverse change
+   set: the payment rows (created under their keys), the invoices' new paid amounts and
+   statuses (each conditional on the ETag read), the memberships the payments extend, and the
+   file's checkpoint (how many payments are applied). A chunk is applied completely or not at
+   all; an import that stops (Dataverse unavailable, a concurrent change) is resumed by
+   reading the same file again, from its checkpoint.
+
+So a file is all-or-nothing per chunk and resumable by checkpoint; a malformed file is
+nothing at all. A file read again after it was imported records nothing (its digest is
+known); a payment reported by two files is recorded once (its key names the bank's own
+deposit and position). Payments that match no invoice are recorded without one, on the
+review list (:mod:`.matching`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from plugins.core.schema_map import SchemaMap
+from plugins.dataverse import odata
+from plugins.dataverse.batch import BatchRequest
+from plugins.dataverse.client import DataverseClient
+from plugins.dataverse.errors import BatchError, PreconditionFailedError
+from plugins.sync.lifecycle import MembershipStatus
+
+from . import bgmax
+from .bankfile import BankFileError, BankPayment, FileSummary
+from .matching import Applied, apply_payments
+from .references import normalise_reference
+from .store import DuesStore
+
+log = logging.getLogger(__name__)
+
+_ATTEMPTS = 3
+_READ_BYTES = 1 << 20
+
+
+@dataclass
+class ImportReport:
+    """What an import did (counts only; no payer's data)."""
+
+    file_format: str = ""
+    payments: int = 0
+    total: Decimal = Decimal(0)
+    already_imported: bool = False
+    resumed_from: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    matched: int = 0
+    for_review: int = 0
+    memberships_extended: int = 0
+    test_file: bool = False
+    by_match: dict[str, int] = field(default_factory=dict)
+
+
+class PaymentRecorder:
+    """Matches payments to invoices and writes them, one change set per chunk."""
+
+    def __init__(self, client: DataverseClient, schema: SchemaMap, chunk_size: int) -> None:
+        self._client = client
+        self._schema = schema
+        self._store = DuesStore(client, schema)
+        self._chunk_size = chunk_size
+
+    def record(
+        self,
+        payments: Iterable[BankPayment],
+        source: str,
+        report: ImportReport,
+        checkpoint: Callable[[int], dict[str, Any]] | None = None,
+        start: int = 0,
+    ) -> None:
+        """Record ``payments`` chunk by chunk; ``checkpoint(position)`` gives the file row's
+        address and update written with each chunk (``start`` payments were done before)."""
+        position = start
+        iterator = iter(payments)
+        while chunk := list(islice(iterator, self._chunk_size)):
+            position += len(chunk)
+            self._chunk(chunk, source, report, checkpoint(position) if checkpoint else None)
+
+    def _chunk(
+        self,
+        chunk: list[BankPayment],
+        source: str,
+        report: ImportReport,
+        checkpoint: dict[str, Any] | None,
+    ) -> None:
+        for attempt in range(1, _ATTEMPTS + 1):
+            known = self._store.existing_payment_keys(_all_keys(chunk))
+            fresh = [p for p in chunk if p.key not in known and f"{p.key}-1" not in known]
+            references = {normalise_reference(r) for p in fresh for r in p.references}
+            invoices = self._store.invoices_by_reference(references) if references else {}
+            applied = apply_payments(fresh, invoices, source)
+            try:
+                self._write(applied, source, checkpoint)
+            except BatchError as exc:
+                if not isinstance(exc.error, PreconditionFailedError) or attempt == _ATTEMPTS:
+                    raise
+                log.info("payments: an invoice changed meanwhile; chunk read again")
+                continue
+            report.duplicates += len(chunk) - len(fresh)
+            report.recorded += len(applied.rows)
+            report.memberships_extended += len(applied.extensions)
+            for row in applied.rows:
+                report.by_match[row.match] = report.by_match.get(row.match, 0) + 1
+                if row.invoice_id is not None:
+                    report.matched += 1
+                if row.needs_review:
+                    report.for_review += 1
+            return
+
+    def _write(
+        self, applied: Applied, source: str, checkpoint: dict[str, Any] | None
+    ) -> None:
+        s = self._schema
+        p, i, m = s.payment, s.invoice, s.membership
+        batch = BatchRequest()
+        changes = batch.changeset()
+        for row in applied.rows:
+            record: dict[str, Any] = {
+                p.amount: row.amount,
+                p.currency: row.currency,
+                p.reference: row.reference,
+                p.paid_on: row.paid_on,
+                p.source: source[:100],
+                p.match: p.match_values[row.match],
+                p.needs_review: row.needs_review,
+            }
+            if row.invoice_id is not None:
+                record[f"{p.invoice_nav}@odata.bind"] = odata.bind(i.entity_set, row.invoice_id)
+            changes.upsert(odata.entity_path(p.entity_set, {p.key: row.key}), record,
+                           create_only=True)
+        for invoice in applied.invoices.values():
+            changes.update(
+                odata.entity_path(i.entity_set, invoice.id),
+                {i.paid_amount: invoice.paid_amount, i.status: i.status_values[invoice.status],
+                 i.paid_on: invoice.paid_on},
+                if_match=invoice.etag or "*",
+            )
+        active = m.status_values[MembershipStatus.ACTIVE]
+        for extension in applied.extensions.values():
+            changes.update(
+                odata.entity_path(m.entity_set, extension.membership_id),
+                {m.end: extension.end, m.status: active},
+            )
+        if checkpoint is not None:
+            changes.update(checkpoint["address"], checkpoint["record"])
+        if changes.operations:
+            self._client.execute_batch(batch)
+
+
+class PaymentImport:
+    """Imports one bank file."""
+
+    def __init__(self, client: DataverseClient, schema: SchemaMap, chunk_size: int) -> None:
+        self._client = client
+        self._schema = schema
+        self._recorder = PaymentRecorder(client, schema, chunk_size)
+
+    def import_file(self, path: Path) -> ImportReport:
+        """Check, then record, the payments of the BgMax file at ``path``."""
+        digest = _digest(path)
+        f = self._schema.payment_file
+        row = self._file_row(digest)
+        report = ImportReport(file_format=bgmax.FORMAT)
+        if row is not None and row.get(f.status) == f.status_values["imported"]:
+            report.already_imported = True
+            report.payments = int(row.get(f.payments) or 0)
+            return report
+        with path.open("rb") as lines:
+            checked = bgmax.check(lines)
+        summary = checked.summary
+        report.payments, report.total, report.test_file = (
+            summary.payments, summary.total, summary.test
+        )
+        address = odata.entity_path(f.entity_set, {f.digest: digest})
+        start = int((row or {}).get(f.position) or 0)
+        report.resumed_from = start
+        if row is None:
+            self._client.upsert(f.entity_set, {f.digest: digest}, self._file_record(path, summary))
+        with path.open("rb") as lines:
+            payments = _skip(bgmax.payments(lines, checked), start)
+            self._recorder.record(
+                payments, f"{bgmax.FORMAT}:{path.name}", report,
+                lambda position: {"address": address, "record": {f.position: position}},
+                start,
+            )
+        self._client.upsert(
+            f.entity_set, {f.digest: digest}, {f.status: f.status_values["imported"]}
+        )
+        log.info(
+            "payments: %s: %d payments, %d recorded, %d duplicates, %d matched, %d for review",
+            path.name, report.payments, report.recorded, report.duplicates, report.matched,
+            report.for_review,
+        )
+        return report
+
+    def _file_row(self, digest: str) -> dict[str, Any] | None:
+        f = self._schema.payment_file
+        rows = self._client.query(
+            f.entity_set, select=(f.status, f.position, f.payments),
+            filter=odata.eq(f.digest, digest), top=1,
+        )
+        return next(iter(rows), None)
+
+    def _file_record(self, path: Path, summary: FileSummary) -> dict[str, Any]:
+        f = self._schema.payment_file
+        return {
+            f.name: path.name[:200],
+            f.format: summary.format,
+            f.status: f.status_values["importing"],
+            f.position: 0,
+            f.payments: summary.payments,
+            f.total: summary.total,
+        }
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(_READ_BYTES):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _skip(payments: Iterator[BankPayment], count: int) -> Iterator[BankPayment]:
+    return islice(payments, count, None)
+
+
+def _all_keys(chunk: list[BankPayment]) -> set[str]:
+    """Every key a chunk's payments may be recorded under (split payments add ``-n``)."""
+    keys = {p.key for p in chunk}
+    keys.update(f"{p.key}-1" for p in chunk if len(p.references) > 1)
+    return keys
+
+
+__all__ = ["BankFileError", "ImportReport", "PaymentImport", "PaymentRecorder"]
