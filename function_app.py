@@ -7,6 +7,7 @@ Nothing else belongs here; every trigger lives in its plugin's ``functions.py``.
 import azure.functions as func
 
 from plugins.core.logging import configure_logging
+from plugins.dues.functions import blueprint as dues
 from plugins.health.functions import blueprint as health
 from plugins.registration.functions import blueprint as registration
 from plugins.selfservice.functions import blueprint as selfservice
@@ -18,3 +19,4 @@ app.register_functions(health)
 app.register_functions(registration)
 app.register_functions(selfservice)
 app.register_functions(sync)
+app.register_functions(dues)

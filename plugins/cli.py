@@ -20,6 +20,7 @@ from pathlib import Path
 from plugins.admin.commands import add_registration_commands
 from plugins.admin.deadletters_command import add_deadletter_commands
 from plugins.admin.provision_command import add_provision_command
+from plugins.dues.cli import add_dues_commands
 
 
 def _sandbox_command(args: argparse.Namespace) -> int:
@@ -147,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_registration_commands(commands)
     add_provision_command(commands)
     add_deadletter_commands(commands)
+    add_dues_commands(commands)
     return parser
 
 
