@@ -4,12 +4,15 @@ One run at ``now``:
 
 1. memberships: each registration approved since the last successful run (when
    ``registration_type`` names a type) and each membership application approved since then
-   (``applications``) gives its person a membership of that type, unless they hold a running
-   one already; the membership's id derives from the registration or application, so it is
-   created once. A paid type's membership runs to the invoice's due date plus the type's
-   grace days until the invoice is paid (:mod:`.terms`);
+   (``applications``) gives its person a membership of that type from the day of approval,
+   unless they hold a running one already; the membership's id derives from the
+   registration or application, so it is created once. A paid type's membership runs to
+   the invoice's due date plus the type's grace days until the invoice is paid
+   (:mod:`.terms`);
 2. renewals: a running membership of a paid type that ends within ``renewal_days`` gets the
-   invoice for its next period, due on its end date; a free type's membership is extended;
+   invoice for its next period, due on its end date, unless an invoice of it is still
+   unpaid (a new member who has not paid is not asked for next year); a free type's
+   membership is extended;
 3. invoices: every invoice not issued yet (by key: membership and period) is created with
    ``CreateMultiple``;
 4. delivery: each undelivered invoice goes by post (marked for printing) to a person who
@@ -41,7 +44,7 @@ from plugins.dataverse.errors import DataverseError, DuplicateRecordError
 from plugins.registration.model import Kind, Status
 from plugins.sync.lifecycle import EventKind, Problem
 from plugins.sync.policy import Channel, recipient_from_contact
-from plugins.sync.repository import Checkpoints, chunks, date_of, lookup_value
+from plugins.sync.repository import Checkpoints, chunks, date_of, datetime_of, lookup_value
 
 from .channels import email_channel, invoice_channel
 from .document import InvoiceDocument
@@ -126,7 +129,7 @@ class DuesRun:
     def _new_memberships(
         self, types: list[MembershipType], since: datetime, today: date, report: DuesReport
     ) -> list[InvoiceDraft]:
-        starts: list[tuple[str, str, MembershipType]] = []
+        starts: list[tuple[str, str, MembershipType, date]] = []
         if self._settings.registration_type:
             kind = next((t for t in types if t.code == self._settings.registration_type), None)
             if kind is None:
@@ -134,39 +137,41 @@ class DuesRun:
                     self._settings.registration_type, "membership type not found (its code)"
                 ))
             else:
-                starts += [(dues_id("registration", r), p, kind)
-                           for r, p in self._approved_registrations(since)]
+                starts += [(dues_id("registration", r), p, kind, day)
+                           for r, p, day in self._approved_registrations(since)]
         if self._settings.applications:
             by_id = {t.id: t for t in types}
-            for application_id, person, type_id in self._approved_applications(since):
+            for application_id, person, type_id, day in self._approved_applications(since):
                 kind = by_id.get(type_id)
                 if kind is None:
                     report.problems.append(Problem(application_id, "unknown membership type"))
                     continue
-                starts.append((dues_id("application", application_id), person, kind))
-        running = self._store.people_with_running_membership({p for _, p, _ in starts})
+                starts.append((dues_id("application", application_id), person, kind, day))
+        running = self._store.people_with_running_membership({p for _, p, _, _ in starts})
         drafts: list[InvoiceDraft] = []
         started: set[str] = set()
-        for membership_id, person, kind in starts:
+        for membership_id, person, kind, start in starts:
             if person in started or running.get(person, {membership_id}) - {membership_id}:
                 continue
             started.add(person)
-            period = period_from(today, kind)
-            due = new_membership_due(today, self._settings.payment_terms_days)
+            # Everything follows from the day of approval, so a run repeated later drafts
+            # the same invoice (same key) and creates nothing twice.
+            period = period_from(start, kind)
+            due = new_membership_due(start, self._settings.payment_terms_days)
             end = unpaid_end(due, kind) if kind.paid else period.end
-            if self._store.create_membership(membership_id, person, kind, today, end):
+            if self._store.create_membership(membership_id, person, kind, start, end):
                 report.memberships_created += 1
             if kind.paid:
                 drafts.append(draft_invoice(
-                    membership_id, person, kind, period, today, due, self._scheme
+                    membership_id, person, kind, period, start, due, self._scheme
                 ))
         return drafts
 
-    def _approved_registrations(self, since: datetime) -> list[tuple[str, str]]:
+    def _approved_registrations(self, since: datetime) -> list[tuple[str, str, date]]:
         r = self._schema.registration
         rows = self._client.query(
             r.entity_set,
-            select=(r.id, lookup_value(r.person)),
+            select=(r.id, lookup_value(r.person), r.processed_on),
             filter=odata.and_(
                 odata.in_(r.status, [r.status_values[s] for s in APPROVED]),
                 odata.eq(r.kind, r.kind_values[Kind.REGISTRATION]),
@@ -175,13 +180,22 @@ class DuesRun:
             ),
             orderby=(odata.asc(r.processed_on),),
         )
-        return [(str(row[r.id]).lower(), str(row[lookup_value(r.person)]).lower()) for row in rows]
+        return [
+            (str(row[r.id]).lower(), str(row[lookup_value(r.person)]).lower(),
+             self._day(row.get(r.processed_on)))
+            for row in rows
+        ]
 
-    def _approved_applications(self, since: datetime) -> list[tuple[str, str, str]]:
+    def _day(self, value: Any) -> date:
+        """The organisation's day of a Web API date-and-time value."""
+        moment = datetime_of(value) or datetime.now(UTC)
+        return moment.astimezone(self._zone).date()
+
+    def _approved_applications(self, since: datetime) -> list[tuple[str, str, str, date]]:
         a = self._schema.application
         rows = self._client.query(
             a.entity_set,
-            select=(a.id, lookup_value(a.person), lookup_value(a.membership_type)),
+            select=(a.id, lookup_value(a.person), lookup_value(a.membership_type), a.decided_on),
             filter=odata.and_(
                 odata.eq(a.status, a.status_values["approved"]),
                 odata.eq(a.state, 0),
@@ -192,7 +206,7 @@ class DuesRun:
         )
         return [
             (str(row[a.id]).lower(), str(row[lookup_value(a.person)]).lower(),
-             str(row[lookup_value(a.membership_type)]).lower())
+             str(row[lookup_value(a.membership_type)]).lower(), self._day(row.get(a.decided_on)))
             for row in rows
         ]
 
@@ -204,8 +218,12 @@ class DuesRun:
         last = today + timedelta(days=self._settings.renewal_days)
         drafts: list[InvoiceDraft] = []
         extended: dict[str, date] = {}
+        waiting = self._store.memberships_with_unpaid_invoice()
         for row in self._store.memberships_ending(today, last):
             membership_id = str(row[m.id]).lower()
+            if membership_id in waiting:
+                # Its current period is not paid yet: no renewal before that.
+                continue
             kind = by_id.get(str(row.get(lookup_value(m.membership_type)) or "").lower())
             end = date_of(row.get(m.end))
             person = row.get(lookup_value(m.person))

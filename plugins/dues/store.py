@@ -155,6 +155,16 @@ class DuesStore:
         """``CreateMultiple`` the invoice rows; their ids."""
         return self.client.create_multiple(MappedTable.of(self.schema.invoice), records)
 
+    def memberships_with_unpaid_invoice(self) -> set[str]:
+        """The memberships an open or partly paid invoice is waiting for."""
+        i = self.schema.invoice
+        unpaid = [i.status_values["open"], i.status_values["partly-paid"]]
+        rows = self.client.query(
+            i.entity_set, select=(lookup_value(i.membership),), filter=odata.in_(i.status, unpaid)
+        )
+        return {str(row[lookup_value(i.membership)]).lower() for row in rows
+                if row.get(lookup_value(i.membership))}
+
     def invoices_to_deliver(self) -> list[dict[str, Any]]:
         """Invoices not delivered yet (new, or a delivery that failed for a technical reason)."""
         i = self.schema.invoice
