@@ -5,9 +5,11 @@ A bank file is read in two passes (memory stays flat whatever its size):
 1. the whole file is checked (:func:`plugins.dues.bgmax.check`): a malformed line stops the
    import with its line number **before anything is written**;
 2. the payments are applied in chunks of ``chunk_size``. Each chunk is one Dataverse change
-   set: the payment rows (created under their keys), the invoices' new paid amounts and
-   statuses (each conditional on the ETag read), the memberships the payments extend, and the
-   file's checkpoint (how many payments are applied). A chunk is applied completely or not at
+   set: the payment rows (``CreateMultiple``; their keys are alternate keys, so a payment
+   recorded before fails the change set and the chunk is redone without it), the invoices'
+   new paid amounts and statuses (each conditional on the ETag read), the memberships the
+   payments extend (``UpdateMultiple``), and the file's checkpoint (how many payments are
+   applied). A chunk is applied completely or not at
    all; an import that stops (Dataverse unavailable, a concurrent change) is resumed by
    reading the same file again, from its checkpoint.
 
@@ -31,20 +33,22 @@ from typing import Any
 
 from plugins.core.schema_map import SchemaMap
 from plugins.dataverse import odata
-from plugins.dataverse.batch import BatchRequest
+from plugins.dataverse.batch import ACTION_PREFIX, BatchRequest
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.errors import BatchError, PreconditionFailedError
 from plugins.sync.lifecycle import MembershipStatus
 
 from . import bgmax
 from .bankfile import BankFileError, BankPayment, FileSummary
-from .matching import Applied, apply_payments
+from .matching import Applied, PaymentRow, apply_payments
 from .references import normalise_reference
 from .store import DuesStore
 
 log = logging.getLogger(__name__)
 
 _ATTEMPTS = 3
+CREATE_MULTIPLE = "CreateMultiple"
+UPDATE_MULTIPLE = "UpdateMultiple"
 _READ_BYTES = 1 << 20
 
 
@@ -98,8 +102,11 @@ class PaymentRecorder:
         report: ImportReport,
         checkpoint: dict[str, Any] | None,
     ) -> None:
+        # The first attempt assumes no payment of the chunk is recorded yet (the checkpoint
+        # says so for a file); a payment another file or a provider recorded makes the change
+        # set fail on its key, and the next attempt leaves the recorded ones out.
+        known: set[str] = set()
         for attempt in range(1, _ATTEMPTS + 1):
-            known = self._store.existing_payment_keys(_all_keys(chunk))
             fresh = [p for p in chunk if p.key not in known and f"{p.key}-1" not in known]
             references = {normalise_reference(r) for p in fresh for r in p.references}
             invoices = self._store.invoices_by_reference(references) if references else {}
@@ -109,7 +116,8 @@ class PaymentRecorder:
             except BatchError as exc:
                 if not isinstance(exc.error, PreconditionFailedError) or attempt == _ATTEMPTS:
                     raise
-                log.info("payments: an invoice changed meanwhile; chunk read again")
+                log.info("payments: a payment or an invoice changed meanwhile; chunk read again")
+                known = self._store.existing_payment_keys(_all_keys(chunk))
                 continue
             report.duplicates += len(chunk) - len(fresh)
             report.recorded += len(applied.rows)
@@ -125,24 +133,15 @@ class PaymentRecorder:
     def _write(
         self, applied: Applied, source: str, checkpoint: dict[str, Any] | None
     ) -> None:
+        """One change set: the payments (``CreateMultiple``), each invoice (conditional on
+        its ETag), the memberships (``UpdateMultiple``) and the checkpoint."""
         s = self._schema
         p, i, m = s.payment, s.invoice, s.membership
         batch = BatchRequest()
         changes = batch.changeset()
-        for row in applied.rows:
-            record: dict[str, Any] = {
-                p.amount: row.amount,
-                p.currency: row.currency,
-                p.reference: row.reference,
-                p.paid_on: row.paid_on,
-                p.source: source[:100],
-                p.match: p.match_values[row.match],
-                p.needs_review: row.needs_review,
-            }
-            if row.invoice_id is not None:
-                record[f"{p.invoice_nav}@odata.bind"] = odata.bind(i.entity_set, row.invoice_id)
-            changes.upsert(odata.entity_path(p.entity_set, {p.key: row.key}), record,
-                           create_only=True)
+        targets = [self._payment_record(row, source) for row in applied.rows]
+        if targets:
+            changes.action(odata.encode_path(p.entity_set), CREATE_MULTIPLE, {"Targets": targets})
         for invoice in applied.invoices.values():
             changes.update(
                 odata.entity_path(i.entity_set, invoice.id),
@@ -151,15 +150,34 @@ class PaymentRecorder:
                 if_match=invoice.etag or "*",
             )
         active = m.status_values[MembershipStatus.ACTIVE]
-        for extension in applied.extensions.values():
-            changes.update(
-                odata.entity_path(m.entity_set, extension.membership_id),
-                {m.end: extension.end, m.status: active},
-            )
+        extended = [
+            {m.id: e.membership_id, m.end: e.end, m.status: active,
+             "@odata.type": f"{ACTION_PREFIX}{m.table}"}
+            for e in applied.extensions.values()
+        ]
+        if extended:
+            changes.action(odata.encode_path(m.entity_set), UPDATE_MULTIPLE, {"Targets": extended})
         if checkpoint is not None:
             changes.update(checkpoint["address"], checkpoint["record"])
         if changes.operations:
             self._client.execute_batch(batch)
+
+    def _payment_record(self, row: PaymentRow, source: str) -> dict[str, Any]:
+        p, i = self._schema.payment, self._schema.invoice
+        record: dict[str, Any] = {
+            "@odata.type": f"{ACTION_PREFIX}{p.table}",
+            p.key: row.key,
+            p.amount: row.amount,
+            p.currency: row.currency,
+            p.reference: row.reference,
+            p.paid_on: row.paid_on,
+            p.source: source[:100],
+            p.match: p.match_values[row.match],
+            p.needs_review: row.needs_review,
+        }
+        if row.invoice_id is not None:
+            record[f"{p.invoice_nav}@odata.bind"] = odata.bind(i.entity_set, row.invoice_id)
+        return record
 
 
 class PaymentImport:

@@ -109,8 +109,8 @@ class DuesRun:
         since = last if last is not None else now - timedelta(days=1)
         drafts = self._new_memberships(types, since, today, report)
         drafts += self._renewals(types, today, report)
-        self._issue(drafts, today, report)
-        self._deliver(today, report)
+        self._issue(drafts, report)
+        self._deliver(report)
         self._remind(today, report)
         self._checkpoints.save_success(CHECKPOINT, now)
         log.info(
@@ -122,6 +122,19 @@ class DuesRun:
         )
         for problem in report.problems:
             log.warning("dues: skipped %s: %s", problem.record_id, problem.reason)
+        return report
+
+    def renew(self, now: datetime) -> DuesReport:
+        """Only the renewals: invoice (or extend) the memberships ending soon."""
+        report = DuesReport()
+        today = now.astimezone(self._zone).date()
+        self._issue(self._renewals(self._store.membership_types(), today, report), report)
+        return report
+
+    def deliver(self) -> DuesReport:
+        """Only the delivery of the invoices not delivered yet."""
+        report = DuesReport()
+        self._deliver(report)
         return report
 
     # ------------------------------------------------------------ memberships
@@ -243,7 +256,7 @@ class DuesRun:
 
     # --------------------------------------------------------------- invoices
 
-    def _issue(self, drafts: list[InvoiceDraft], today: date, report: DuesReport) -> None:
+    def _issue(self, drafts: list[InvoiceDraft], report: DuesReport) -> None:
         if not drafts:
             return
         existing = self._store.invoice_keys_from(min(d.period.start for d in drafts))
@@ -279,7 +292,7 @@ class DuesRun:
 
     # --------------------------------------------------------------- delivery
 
-    def _deliver(self, today: date, report: DuesReport) -> None:
+    def _deliver(self, report: DuesReport) -> None:
         i = self._schema.invoice
         rows = self._store.invoices_to_deliver()
         contacts = self._store.contacts({str(r[lookup_value(i.person)]).lower() for r in rows
