@@ -18,6 +18,7 @@ from . import (
     client_upsert,
     cold_start,
     decisions,
+    dues,
     registration_throughput,
     sandbox_gets,
     upkeep,
@@ -40,6 +41,8 @@ BENCHMARKS = {
     "client_upsert": Benchmark(client_upsert.main, ["--count", "5000"], ["--count", "1000"]),
     "upkeep": Benchmark(upkeep.main, ["--count", "100000", "--sample", "2000"],
                         ["--count", "10000", "--sample", "500"]),
+    "dues": Benchmark(dues.main, ["--count", "100000", "--deliver", "200"],
+                      ["--count", "5000", "--deliver", "50"]),
     "registration_throughput": Benchmark(
         registration_throughput.main, ["--count", "150"],
         ["--count", "40", "--limit-scale", "100"],

@@ -34,6 +34,7 @@ from ..config import SandboxConfig
 from ..host import LocalHost
 from ..product_settings import dataverse_settings, dataverse_values, servicebus_connection_string
 from ..webapi.context import API_PATH
+from .dues import run_dues_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "mp-registration-events"
@@ -263,7 +264,7 @@ def run_demo() -> int:
                     "(requests: all runs of that registration)",
                 )
                 _summary(demo)
-                all_good = checked and decided
+                all_good = checked and decided and run_dues_demo(sandbox, client, Path(state))
     print()
     print("every status as seed 001 prescribes" if all_good else "SOME STATUSES ARE WRONG")
     return 0 if all_good else 1
