@@ -4,6 +4,7 @@
 references: a start record, deposit sections of at most ``per_deposit`` payments (TK05, TK20
 per payment, TK15 with the section's sum and count) and the end record. Lines are produced
 one at a time, so a file of any size can be written without holding it in memory.
+:func:`ocr_giro_lines` writes a Nets OCR giro transmission (Norway) paying KIDs.
 """
 
 from __future__ import annotations
@@ -61,3 +62,52 @@ def _record(text: str) -> str:
     if len(text) > 80:
         raise ValueError(f"record longer than 80 characters: {text!r}")
     return text.ljust(80)
+
+
+def ocr_giro_lines(
+    payments: Iterable[tuple[str, Decimal]],
+    *,
+    paid_on: date = date(2026, 1, 20),
+    transmission: str = "1000081",
+    assignment: str = "4000086",
+    account: str = "88888888888",
+) -> list[str]:
+    """The records of a Nets OCR giro transmission paying ``payments`` (KID, amount in
+    kroner), one assignment, written with netsgiro's record types."""
+    from netsgiro import AssignmentType, ServiceCode, TransactionType, records
+
+    giro = ServiceCode.OCR_GIRO
+    kind = TransactionType.FROM_GIRO_DEBITED_ACCOUNT
+    lines = [
+        records.TransmissionStart(service_code=ServiceCode.NONE, transmission_number=transmission,
+                                  data_transmitter="55555555", data_recipient="00008080"),
+        records.AssignmentStart(service_code=giro, assignment_type=AssignmentType.TRANSACTIONS,
+                                assignment_number=assignment, assignment_account=account,
+                                agreement_id="000000000"),
+    ]
+    total = 0
+    count = 0
+    for number, (kid, amount) in enumerate(payments, start=1):
+        ore = int(amount * 100)
+        total += ore
+        count += 1
+        lines.append(records.TransactionAmountItem1(
+            service_code=giro, transaction_type=kind, transaction_number=number,
+            nets_date=paid_on, amount=ore, kid=kid, centre_id="01", day_code=paid_on.day,
+            partial_settlement_number=1, partial_settlement_serial_number="00001", sign="0",
+        ))
+        lines.append(records.TransactionAmountItem2(
+            service_code=giro, transaction_type=kind, transaction_number=number,
+            reference="099038562", form_number="9636827194", bank_date=paid_on,
+            debit_account="99990512341", filler="0", payer_name=None,
+        ))
+    lines.append(records.AssignmentEnd(
+        service_code=giro, assignment_type=AssignmentType.TRANSACTIONS, num_transactions=count,
+        num_records=2 * count + 2, total_amount=total, nets_date_1=paid_on,
+        nets_date_2=paid_on, nets_date_3=None,
+    ))
+    lines.append(records.TransmissionEnd(
+        service_code=ServiceCode.NONE, num_transactions=count, num_records=2 * count + 4,
+        total_amount=total, nets_date=paid_on,
+    ))
+    return [line.to_ocr() for line in lines]

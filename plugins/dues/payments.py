@@ -38,9 +38,10 @@ from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.errors import BatchError, PreconditionFailedError
 from plugins.sync.lifecycle import MembershipStatus
 
-from . import bgmax
+from . import bgmax, nets
 from .bankfile import BankFileError, BankPayment, FileSummary
 from .matching import Applied, PaymentRow, apply_payments
+from .nets import NetsReader
 from .references import normalise_reference
 from .store import DuesStore
 
@@ -189,18 +190,17 @@ class PaymentImport:
         self._recorder = PaymentRecorder(client, schema, chunk_size)
 
     def import_file(self, path: Path) -> ImportReport:
-        """Check, then record, the payments of the BgMax file at ``path``."""
+        """Check, then record, the payments of the bank file at ``path`` (BgMax or Nets)."""
         digest = _digest(path)
         f = self._schema.payment_file
         row = self._file_row(digest)
-        report = ImportReport(file_format=bgmax.FORMAT)
+        reader = reader_for(path)
+        report = ImportReport(file_format=reader.format)
         if row is not None and row.get(f.status) == f.status_values["imported"]:
             report.already_imported = True
             report.payments = int(row.get(f.payments) or 0)
             return report
-        with path.open("rb") as lines:
-            checked = bgmax.check(lines)
-        summary = checked.summary
+        summary = reader.check()
         report.payments, report.total, report.test_file = (
             summary.payments, summary.total, summary.test
         )
@@ -209,13 +209,11 @@ class PaymentImport:
         report.resumed_from = start
         if row is None:
             self._client.upsert(f.entity_set, {f.digest: digest}, self._file_record(path, summary))
-        with path.open("rb") as lines:
-            payments = _skip(bgmax.payments(lines, checked), start)
-            self._recorder.record(
-                payments, f"{bgmax.FORMAT}:{path.name}", report,
-                lambda position: {"address": address, "record": {f.position: position}},
-                start,
-            )
+        self._recorder.record(
+            islice(reader.payments(), start, None), f"{reader.format}:{path.name}", report,
+            lambda position: {"address": address, "record": {f.position: position}},
+            start,
+        )
         self._client.upsert(
             f.entity_set, {f.digest: digest}, {f.status: f.status_values["imported"]}
         )
@@ -254,8 +252,32 @@ def _digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-def _skip(payments: Iterator[BankPayment], count: int) -> Iterator[BankPayment]:
-    return islice(payments, count, None)
+class BgMaxReader:
+    """Checks and reads one BgMax file, a pass over its lines each (memory stays flat)."""
+
+    format = bgmax.FORMAT
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._checked: bgmax.Checked | None = None
+
+    def check(self) -> FileSummary:
+        with self._path.open("rb") as lines:
+            self._checked = bgmax.check(lines)
+        return self._checked.summary
+
+    def payments(self) -> Iterator[BankPayment]:
+        if self._checked is None:
+            raise RuntimeError("check() first")
+        with self._path.open("rb") as lines:
+            yield from bgmax.payments(lines, self._checked)
+
+
+def reader_for(path: Path) -> BgMaxReader | NetsReader:
+    """The reader of a bank file, by what it starts with; BgMax unless it is a Nets file."""
+    with path.open("rb") as stream:
+        head = stream.read(16)
+    return NetsReader(path) if nets.looks_like(head) else BgMaxReader(path)
 
 
 def _all_keys(chunk: list[BankPayment]) -> set[str]:

@@ -24,11 +24,11 @@ SETTINGS = DuesSettings(
 
 def add_type(
     client: DataverseClient, code: str = "standard", fee: Decimal = Decimal("450.00"),
-    months: int = 12, grace: int = 14,
+    months: int = 12, grace: int = 14, currency: str = "SEK",
 ) -> str:
     t = SCHEMA.membership_type
     result = client.create(t.entity_set, {
-        t.name: f"{code.title()} membership", t.code: code, t.fee: fee, t.currency: "SEK",
+        t.name: f"{code.title()} membership", t.code: code, t.fee: fee, t.currency: currency,
         t.period_months: months, t.grace_days: grace,
         t.category: SCHEMA.membership.type_values["standard"],
     })
