@@ -10,6 +10,7 @@ from plugins.core.logging import configure_logging
 from plugins.dues.functions import blueprint as dues
 from plugins.health.functions import blueprint as health
 from plugins.registration.functions import blueprint as registration
+from plugins.selfservice.account_functions import blueprint as account
 from plugins.selfservice.functions import blueprint as selfservice
 from plugins.sync.functions import blueprint as sync
 
@@ -20,3 +21,4 @@ app.register_functions(registration)
 app.register_functions(selfservice)
 app.register_functions(sync)
 app.register_functions(dues)
+app.register_functions(account)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
+
+from plugins.core.schema_map import SchemaMap
 
 from .texts import Language, money, say
 
@@ -55,3 +59,55 @@ class InvoiceDocument:
     def file_name(self) -> str:
         """The PDF's file name."""
         return f"invoice-{self.number}.pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    """Who issues the invoices, and in which language."""
+
+    organisation: str
+    payee_name: str
+    payee_account: str
+    language: Language
+
+
+def document_of(
+    schema: SchemaMap,
+    issuer: Issuer,
+    invoice: Mapping[str, Any],
+    contact: Mapping[str, Any],
+    *,
+    reminder: bool = False,
+) -> InvoiceDocument:
+    """The document an invoice row (with its membership's name expanded) and its contact
+    make; a reminder asks for what is still owed."""
+    i, m, c = schema.invoice, schema.membership, schema.contact
+    amount = _decimal(invoice.get(i.amount))
+    if reminder:
+        amount -= _decimal(invoice.get(i.paid_amount))
+    name = f"{contact.get(c.first_name) or ''} {contact.get(c.last_name) or ''}".strip()
+    return InvoiceDocument(
+        number=str(invoice.get(i.number) or ""),
+        reference=str(invoice.get(i.reference) or ""),
+        member_name=name,
+        membership=str((invoice.get(i.membership_nav) or {}).get(m.name) or ""),
+        amount=amount,
+        currency=str(invoice.get(i.currency) or ""),
+        invoice_date=_day(invoice.get(i.invoice_date)),
+        due=_day(invoice.get(i.due)),
+        period_start=_day(invoice.get(i.period_start)),
+        period_end=_day(invoice.get(i.period_end)),
+        payee_name=issuer.payee_name,
+        payee_account=issuer.payee_account,
+        organisation=issuer.organisation,
+        language=issuer.language,
+        reminder=reminder,
+    )
+
+
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def _day(value: Any) -> date:
+    return date.fromisoformat(str(value)[:10])

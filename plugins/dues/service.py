@@ -47,12 +47,12 @@ from plugins.sync.policy import Channel, recipient_from_contact
 from plugins.sync.repository import Checkpoints, chunks, date_of, datetime_of, lookup_value
 
 from .channels import email_channel, invoice_channel
-from .document import InvoiceDocument
+from .document import InvoiceDocument, Issuer, document_of
 from .invoicing import InvoiceDraft, draft_invoice, new_membership_due
 from .mailer import InvoiceMailer
 from .references import ReferenceScheme
 from .reminders import DueReminder, reminders_due
-from .store import DuesStore, decimal_of, dues_id
+from .store import DuesStore, dues_id
 from .terms import MembershipType, period_from, renewal_period, unpaid_end
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class DuesRun:
         self._checkpoints = Checkpoints(client, schema.checkpoint)
         self._zone = ZoneInfo(settings.timezone)
         self._scheme = ReferenceScheme(settings.reference_scheme)
+        self._issuer = Issuer(
+            organisation, settings.payee_name, settings.payee_account, settings.language
+        )
 
     def run(self, now: datetime) -> DuesReport:
         """One run at ``now`` (timezone-aware)."""
@@ -340,29 +343,7 @@ class DuesRun:
     def _document(
         self, row: dict[str, Any], contact: dict[str, Any], *, reminder: bool
     ) -> InvoiceDocument:
-        i = self._schema.invoice
-        m = self._schema.membership
-        c = self._schema.contact
-        settings = self._settings
-        name = f"{contact.get(c.first_name) or ''} {contact.get(c.last_name) or ''}".strip()
-        membership = (row.get(i.membership_nav) or {}).get(m.name) or ""
-        return InvoiceDocument(
-            number=str(row.get(i.number) or ""),
-            reference=str(row.get(i.reference) or ""),
-            member_name=name,
-            membership=str(membership),
-            amount=decimal_of(row.get(i.amount)) - decimal_of(row.get(i.paid_amount)),
-            currency=str(row.get(i.currency) or ""),
-            invoice_date=date_of(row.get(i.invoice_date)) or date.today(),
-            due=date_of(row.get(i.due)) or date.today(),
-            period_start=date_of(row.get(i.period_start)) or date.today(),
-            period_end=date_of(row.get(i.period_end)) or date.today(),
-            payee_name=settings.payee_name,
-            payee_account=settings.payee_account,
-            organisation=self._organisation,
-            language=settings.language,
-            reminder=reminder,
-        )
+        return document_of(self._schema, self._issuer, row, contact, reminder=reminder)
 
     def _first_name(self, contact: dict[str, Any]) -> str:
         return str(contact.get(self._schema.contact.first_name) or "")

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sync_harness import SCHEMA
+from integration.sync_harness import SCHEMA
 
 from plugins.core.settings import DuesSettings
 from plugins.dataverse import odata
