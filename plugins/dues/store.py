@@ -7,6 +7,7 @@ ids, and ``$batch`` change sets for payments (see :mod:`.payments`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Collection, Iterator
 from datetime import date
@@ -24,6 +25,7 @@ from plugins.sync.repository import MappedTable, chunks, date_of, lookup_value
 from .matching import InvoiceState
 from .terms import MembershipType
 
+log = logging.getLogger(__name__)
 DUES_NAMESPACE = uuid.UUID("2b0f7f5e-8d0c-5b7a-9c4e-3a1d2e6f7b80")
 _IDS_PER_READ = 50
 RUNNING = (MembershipStatus.ACTIVE, MembershipStatus.GRACE)
@@ -50,7 +52,8 @@ class DuesStore:
     # ------------------------------------------------------------------ types
 
     def membership_types(self) -> list[MembershipType]:
-        """Every active membership type."""
+        """Every active membership type; one without a currency or a period is left out
+        (logged with its code), so nobody is invoiced in a guessed currency."""
         t = self.schema.membership_type
         rows = self.client.query(
             t.entity_set,
@@ -58,19 +61,24 @@ class DuesStore:
                     t.grace_days),
             filter=odata.eq(t.state, 0),
         )
-        return [
-            MembershipType(
+        types = []
+        for row in rows:
+            code = str(row.get(t.code) or "")
+            currency, months = row.get(t.currency), row.get(t.period_months)
+            if not currency or not months or int(months) < 1:
+                log.warning("dues: membership type %r has no currency or period; skipped", code)
+                continue
+            types.append(MembershipType(
                 id=str(row[t.id]).lower(),
-                code=str(row.get(t.code) or ""),
+                code=code,
                 name=str(row.get(t.name) or ""),
                 fee=decimal_of(row.get(t.fee)),
-                currency=str(row.get(t.currency) or "SEK"),
-                period_months=int(row.get(t.period_months) or 12),
+                currency=str(currency).upper(),
+                period_months=int(months),
                 grace_days=int(row.get(t.grace_days) or 0),
                 category=row.get(t.category),
-            )
-            for row in rows
-        ]
+            ))
+        return types
 
     # ------------------------------------------------------------ memberships
 
