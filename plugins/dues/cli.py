@@ -55,7 +55,7 @@ def _import(args: argparse.Namespace) -> int:
         print(f"{args.file.name}: imported before; nothing recorded")
         return 0
     print(
-        f"{args.file.name}: {report.payments} payments, {report.total} in total; "
+        f"{args.file.name}: {report.payments} payments, {report.total:.2f} in total; "
         f"{report.recorded} recorded, {report.matched} matched to invoices, "
         f"{report.for_review} on the review list, {report.duplicates} recorded before, "
         f"{report.memberships_extended} memberships extended"
