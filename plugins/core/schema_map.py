@@ -449,6 +449,24 @@ class AttachmentMap(_Map):
     object_type: str = "objecttypecode"
 
 
+class NoteMap(_Map):
+    """Notes (``annotation``) with a file: the printable invoices for post."""
+
+    table: str = "annotation"
+    entity_set: str = "annotations"
+    id: str = "annotationid"
+    subject: str = "subject"
+    text: str = "notetext"
+    file_name: str = "filename"
+    mime_type: str = "mimetype"
+    body: str = Field(default="documentbody", description="base64 content")
+    is_document: str = "isdocument"
+    object_type: str = "objecttypecode"
+    invoice_nav: str = Field(
+        default="objectid_mp_invoice", description="the note's link to its invoice"
+    )
+
+
 class CaseMap(_Map):
     """The person's cases (``incident``), shown on their own page."""
 
@@ -484,3 +502,4 @@ class SchemaMap(_Map):
     payment_file: PaymentFileMap = PaymentFileMap()
     attachment: AttachmentMap = AttachmentMap()
     case: CaseMap = CaseMap()
+    note: NoteMap = NoteMap()

@@ -15,9 +15,10 @@ One run at ``now``:
    membership is extended;
 3. invoices: every invoice not issued yet (by key: membership and period) is created with
    ``CreateMultiple``;
-4. delivery: each undelivered invoice goes by post (marked for printing) to a person who
-   chose post and whose address may be printed, otherwise as an e-mail with the PDF; a
-   person the policy refuses is recorded with the reason;
+4. delivery: each undelivered invoice goes by post (marked for printing, the addressed PDF
+   as a note on the invoice) to a person who chose post and whose address may be printed,
+   otherwise as an e-mail with the PDF; a person the policy refuses is recorded with the
+   reason;
 5. reminders: each unpaid invoice gets a reminder at each configured offset after its due
    date, once (its key in the lifecycle event table);
 6. the checkpoint records the run. A run that fails before this is repeated by the next one
@@ -49,6 +50,7 @@ from plugins.sync.repository import Checkpoints, chunks, date_of, datetime_of, l
 from .channels import email_channel, invoice_channel
 from .document import InvoiceDocument, Issuer, document_of
 from .invoicing import InvoiceDraft, draft_invoice, new_membership_due
+from .letters import PrintLetters
 from .mailer import InvoiceMailer
 from .references import ReferenceScheme
 from .reminders import DueReminder, reminders_due
@@ -96,6 +98,7 @@ class DuesRun:
         self._organisation = organisation
         self._store = DuesStore(client, schema)
         self._mailer = InvoiceMailer(client, schema)
+        self._letters = PrintLetters(client, schema)
         self._checkpoints = Checkpoints(client, schema.checkpoint)
         self._zone = ZoneInfo(settings.timezone)
         self._scheme = ReferenceScheme(settings.reference_scheme)
@@ -321,6 +324,8 @@ class DuesRun:
         if channel is None:
             return self._outcome(report, "refused", verdict.reason)
         if channel is Channel.POST:
+            document = self._document(row, contact, reminder=False)
+            self._letters.attach(str(row[i.key]), str(row[i.id]), document, contact)
             report.to_print += 1
             return self._outcome(report, "to-print", None)
         try:

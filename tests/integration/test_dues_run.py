@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import re
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -101,6 +104,12 @@ def test_post_for_those_who_chose_it_never_for_a_protected_identity(
     assert by_person[hidden] == INV.delivery_values["emailed"]
     assert sandbox.outbox.to("letter@example.se") == []
     assert len(sandbox.outbox.to("hidden@example.se")) == 1
+    # The office prints the addressed letter from the invoice's note; one note only.
+    note = one(client, SCHEMA.note.entity_set)
+    assert note["_objectid_value"] == next(
+        r[INV.id] for r in rows(client, INV.entity_set) if r["_mp_personid_value"] == letter)
+    pdf = base64.b64decode(note[SCHEMA.note.body])
+    assert pdf.startswith(b"%PDF-") and b"Storgatan 1" in zlib_text(pdf)
 
 
 def test_reminders_once_per_offset_then_lapse(client: DataverseClient, sandbox: Sandbox) -> None:
@@ -129,3 +138,9 @@ def test_reminders_once_per_offset_then_lapse(client: DataverseClient, sandbox: 
     assert status == MEM.status_values[MembershipStatus.LAPSED]
     kinds = {e[EVT.kind] for e in rows(client, EVT.entity_set, select=(EVT.kind,))}
     assert EVT.kind_values[EventKind.LAPSE_NOTICE] in kinds
+
+
+def zlib_text(pdf: bytes) -> bytes:
+    """The PDF's page content, inflated (fpdf2 compresses its streams)."""
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S)
+    return b"".join(zlib.decompress(s) for s in streams if s[:1] == b"x")
