@@ -1,13 +1,16 @@
 """The member's own page as HTTP-triggered functions (anonymous: the signed link is the key).
 
 ``GET /api/mypage/account/{token}`` is the page; ``.../invoice/{invoice}`` one of the
-person's invoices as PDF. Failures answer as the other pages do ("try again later", 503).
+person's invoices as PDF; ``/api/mypage/account`` the way in (sign in with the OpenID
+Connect provider through ``account-signin``, or have a link e-mailed). Failures answer as
+the other pages do ("try again later", 503).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import azure.functions as func
 
@@ -17,8 +20,9 @@ from plugins.dataverse.errors import DataverseError
 from .account import AccountPages, Pdf
 from .account_store import AccountStore
 from .functions import http_response, page_request
+from .oidc import OidcError
 from .runtime import NotConfigured, current_frame, current_pages
-from .web import PageRequest
+from .web import PageRequest, PageResponse
 
 log = logging.getLogger(__name__)
 blueprint = func.Blueprint()
@@ -27,10 +31,29 @@ _lock = threading.Lock()
 _built: dict[int, AccountPages] = {}
 
 
+@blueprint.route(route="mypage/account", methods=["GET"], auth_level=_ANONYMOUS)
+def mypage_account_start(req: func.HttpRequest) -> func.HttpResponse:
+    """The way to the member's page: sign in, or have a link e-mailed."""
+    return _answer(req, page=AccountPages.start)
+
+
+@blueprint.route(route="mypage/account-signin", methods=["GET"], auth_level=_ANONYMOUS)
+def mypage_account_signin(req: func.HttpRequest) -> func.HttpResponse:
+    """Off to the OpenID Connect provider."""
+    return _answer(req, page=AccountPages.signin)
+
+
+@blueprint.route(route="mypage/account-signin/callback", methods=["GET"],
+                 auth_level=_ANONYMOUS)
+def mypage_account_signin_callback(req: func.HttpRequest) -> func.HttpResponse:
+    """Back from the provider, on to the member's page."""
+    return _answer(req, page=AccountPages.signin_callback)
+
+
 @blueprint.route(route="mypage/account/{token}", methods=["GET"], auth_level=_ANONYMOUS)
 def mypage_account(req: func.HttpRequest) -> func.HttpResponse:
     """The member's page: membership, invoices and payments, cases."""
-    return _answer(req, pdf=False)
+    return _answer(req, page=AccountPages.page)
 
 
 @blueprint.route(
@@ -38,16 +61,15 @@ def mypage_account(req: func.HttpRequest) -> func.HttpResponse:
 )
 def mypage_account_invoice(req: func.HttpRequest) -> func.HttpResponse:
     """One of the member's invoices as PDF."""
-    return _answer(req, pdf=True)
+    return _answer(req, page=AccountPages.invoice)
 
 
-def _answer(req: func.HttpRequest, *, pdf: bool) -> func.HttpResponse:
+def _answer(
+    req: func.HttpRequest, *, page: Callable[[AccountPages, PageRequest], PageResponse | Pdf]
+) -> func.HttpResponse:
     request = page_request(req) or PageRequest(method="GET", url=req.url)
     try:
-        account = _account()
-        if not pdf:
-            return http_response(account.page(request))
-        answer = account.invoice(request)
+        answer = page(_account(), request)
         if isinstance(answer, Pdf):
             return func.HttpResponse(answer.content, status_code=200, headers={
                 "Content-Type": "application/pdf",
@@ -58,7 +80,7 @@ def _answer(req: func.HttpRequest, *, pdf: bool) -> func.HttpResponse:
         return http_response(answer)
     except NotConfigured as exc:
         log.error("selfservice: not configured: %s", exc)
-    except DataverseError as exc:
+    except (DataverseError, OidcError) as exc:
         log.error("selfservice: account page failed: %s", type(exc).__name__)
     return http_response(current_frame().unavailable(request))
 

@@ -7,6 +7,13 @@ from .i18n import Language
 
 ACCOUNT_TEXTS: dict[Language, dict[str, str]] = {
     "sv": {
+        "signin_failed_title": "Vi kunde inte logga in dig",
+        "signin_failed": "Inloggningen gick inte igenom, eller så hittar vi ingen medlem med den "
+        "e-postadressen. Få en länk med e-post i stället.",
+        "start_intro": "Logga in, eller få en länk med e-post, för att se ditt medlemskap, "
+        "dina fakturor och dina ärenden.",
+        "signin": "Logga in med",
+        "email_link": "Skicka mig en länk",
         "title": "Mitt medlemskap",
         "intro": "Här ser du ditt medlemskap, dina fakturor och betalningar och dina ärenden.",
         "membership": "Medlemskap",
@@ -44,6 +51,13 @@ ACCOUNT_TEXTS: dict[Language, dict[str, str]] = {
         "account_link": "Se ditt medlemskap, dina fakturor och dina ärenden",
     },
     "nb": {
+        "signin_failed_title": "Vi kunne ikke logge deg inn",
+        "signin_failed": "Innloggingen gikk ikke, eller vi finner ikke noe medlem med den "
+        "e-postadressen. Få en lenke på e-post i stedet.",
+        "start_intro": "Logg inn, eller få en lenke på e-post, for å se medlemskapet ditt, "
+        "fakturaene og sakene dine.",
+        "signin": "Logg inn med",
+        "email_link": "Send meg en lenke",
         "title": "Mitt medlemskap",
         "intro": "Her ser du medlemskapet ditt, fakturaer og betalinger og sakene dine.",
         "membership": "Medlemskap",
@@ -81,6 +95,13 @@ ACCOUNT_TEXTS: dict[Language, dict[str, str]] = {
         "account_link": "Se medlemskapet ditt, fakturaene og sakene dine",
     },
     "en": {
+        "signin_failed_title": "We could not sign you in",
+        "signin_failed": "The sign-in did not go through, or we found no member with that "
+        "e-mail address. Have a link e-mailed to you instead.",
+        "start_intro": "Sign in, or have a link e-mailed to you, to see your membership, "
+        "invoices and cases.",
+        "signin": "Sign in with",
+        "email_link": "E-mail me a link",
         "title": "My membership",
         "intro": "Your membership, your invoices and payments, and your cases.",
         "membership": "Membership",

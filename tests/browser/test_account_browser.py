@@ -47,6 +47,16 @@ def test_account_page_is_accessible(
     screenshots(browser, f"account-{lang}")
 
 
+@pytest.mark.parametrize("lang", ["sv", "nb", "en"])
+def test_the_way_in_is_accessible(
+    env: SelfServiceEnv, browser: WebDriver, lang: str  # noqa: F811
+) -> None:
+    browser.get(f"{env.base}/account?lang={lang}")
+    accessible(browser, lang)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "a.button")) == 2
+    screenshots(browser, f"account-start-{lang}")
+
+
 def test_the_update_page_leads_to_the_account_page(
     env: SelfServiceEnv, browser: WebDriver  # noqa: F811
 ) -> None:

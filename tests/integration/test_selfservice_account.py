@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 from account_harness import seed_account, update_link
-from selfservice_harness import SelfServiceEnv, selfservice_env
+from selfservice_harness import OIDC_USER, SelfServiceEnv, selfservice_env
+from sync_harness import add_contact, client_for
+from test_selfservice_pages import sign_in_at_provider
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +71,28 @@ def test_update_page_links_to_the_account_page(env: SelfServiceEnv) -> None:
 def _other_contact(env: SelfServiceEnv) -> str:
     [row] = env.rows("contacts", "lastname eq 'One'")
     return str(row["contactid"])
+
+
+def test_sign_in_opens_the_page_of_the_one_person_with_that_address(env: SelfServiceEnv) -> None:
+    browser = requests.Session()
+    start = browser.get(f"{env.base}/account?lang=en", timeout=30)
+    assert start.status_code == 200 and "Sign in with LinkedIn" in start.text
+    assert "E-mail me a link" in start.text
+
+    def sign_in() -> str:
+        to_provider = browser.get(f"{env.base}/account-signin?lang=en", allow_redirects=False,
+                                  timeout=30)
+        assert to_provider.status_code == 303
+        return sign_in_at_provider(env, to_provider.headers["Location"])
+
+    unknown = browser.get(sign_in(), allow_redirects=False, timeout=30)
+    assert unknown.status_code == 404 and "We could not sign you in" in unknown.text
+    with client_for(env.sandbox) as client:
+        add_contact(client, firstname="Åsa", lastname="Öberg", emailaddress1=OIDC_USER.email)
+    back = sign_in()
+    assert requests.get(back, timeout=30).status_code == 400  # another browser: refused
+    answer = browser.get(back, allow_redirects=False, timeout=30)
+    assert answer.status_code == 303 and "/api/mypage/account/" in answer.headers["Location"]
+    page = browser.get(f"{env.host.base_url}{answer.headers['Location']}", timeout=30)
+    assert page.status_code == 200 and "You have no membership with us." in page.text
+    assert "Fråga om medlemsavgiften" not in page.text  # Bo's case is not Åsa's
