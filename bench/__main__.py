@@ -20,6 +20,7 @@ from . import (
     data_check,
     decisions,
     degree_feed,
+    dues,
     registration_throughput,
     sandbox_gets,
     upkeep,
@@ -46,6 +47,8 @@ BENCHMARKS = {
                              ["--events", "10000", "--degrees", "500"]),
     "data_check": Benchmark(data_check.main, ["--count", "100000", "--cap", "2000"],
                             ["--count", "5000", "--cap", "200"]),
+    "dues": Benchmark(dues.main, ["--count", "100000", "--deliver", "200"],
+                      ["--count", "5000", "--deliver", "50"]),
     "registration_throughput": Benchmark(
         registration_throughput.main, ["--count", "150"],
         ["--count", "40", "--limit-scale", "100"],

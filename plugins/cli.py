@@ -27,6 +27,7 @@ from plugins.admin.deadletters_command import add_deadletter_commands
 from plugins.admin.erase_command import add_erase_command
 from plugins.admin.errors import one_line
 from plugins.admin.provision_command import add_provision_command
+from plugins.dues.cli import add_dues_commands
 
 
 def _sandbox_command(args: argparse.Namespace) -> int:
@@ -259,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_deadletter_commands(commands)
     add_erase_command(commands)
     add_data_check_command(commands)
+    add_dues_commands(commands)
     return parser
 
 

@@ -168,7 +168,8 @@ def selfservice_env(tmp: Path, **overrides: str) -> Iterator[SelfServiceEnv]:
             servicebus_poll_seconds=5, servicebus_ca_bundle=sandbox.ca_file,
         ).start()
         sandbox.oidc.register_client(
-            OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, f"{host.base_url}/api/mypage/signin/callback"
+            OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, f"{host.base_url}/api/mypage/signin/callback",
+            f"{host.base_url}/api/mypage/account-signin/callback",
         )
         sandbox.oidc.add_user(OIDC_USER)
         yield SelfServiceEnv(sandbox=sandbox, host=host, dv=dv)

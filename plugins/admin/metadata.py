@@ -118,7 +118,9 @@ def _required_level(column: Column) -> dict[str, Any]:
     }
 
 
-def table_definition(table: Table, has_activities: bool) -> dict[str, Any]:
+def table_definition(
+    table: Table, has_activities: bool, has_notes: bool = False
+) -> dict[str, Any]:
     """``EntityMetadata`` for a new custom table, with its primary name column."""
     primary = table.columns[table.primary_name]
     text = table.label or schema_name(table.logical_name)
@@ -135,7 +137,7 @@ def table_definition(table: Table, has_activities: bool) -> dict[str, Any]:
         "OwnershipType": "UserOwned",
         "IsActivity": False,
         "HasActivities": has_activities,
-        "HasNotes": False,
+        "HasNotes": has_notes,
         "Attributes": [name_column],
     }
 

@@ -7,7 +7,8 @@ organisation gave it; a mapped choice value keeps the organisation's number).
 
 1. global choices a column to create needs;
 2. custom tables (with their primary name column; ``HasActivities`` when a standard activity
-   table's ``regardingobjectid`` must point at them, which is how Dataverse adds it);
+   table's ``regardingobjectid`` must point at them, ``HasNotes`` when the note table's
+   ``objectid`` must, which is how Dataverse adds them);
 3. columns missing on existing or new tables; standard tables (``standard`` in the schema)
    are never created, only given their missing custom columns;
 4. lookups, as one-to-many relationships;
@@ -38,6 +39,8 @@ from . import metadata
 from .metadata import ExistingChoice, ExistingTable
 
 REGARDING = "regardingobjectid"
+NOTES = "annotation"
+NOTE_OWNER = "objectid"
 FAILED_KEY = "Failed"
 ACTIVE_KEY = "Active"
 
@@ -293,15 +296,18 @@ class _Planner:
             return
         self.creating.add(name)
         has_activities = name in self._activity_targets()
+        has_notes = name in self._note_targets()
         summary = f"primary name {table.primary_name}"
         if has_activities:
             summary += ", activities enabled"
+        if has_notes:
+            summary += ", notes enabled"
         yield MetadataStep(
             StepKind.TABLE,
             name,
             summary,
             "EntityDefinitions",
-            metadata.table_definition(table, has_activities),
+            metadata.table_definition(table, has_activities, has_notes),
         )
 
     def _activity_targets(self) -> set[str]:
@@ -311,6 +317,16 @@ class _Planner:
             for table in self.schema.tables
             if table.standard and REGARDING in table.columns
             for target in table.columns[REGARDING].targets or {}
+            if not self.schema.table(target).standard
+        }
+
+    def _note_targets(self) -> set[str]:
+        """Custom tables the note table's ``objectid`` points at (notes enabled on them)."""
+        return {
+            target
+            for table in self.schema.tables
+            if table.standard and table.logical_name == NOTES and NOTE_OWNER in table.columns
+            for target in table.columns[NOTE_OWNER].targets or {}
             if not self.schema.table(target).standard
         }
 
@@ -436,6 +452,13 @@ class _Planner:
             if target not in self.creating:
                 self.conflicts.append(
                     f"{where} cannot point at {target}: turn on 'Enable for activities' "
+                    f"({target} > Properties) in the maker portal, then run again"
+                )
+            return None
+        if name == NOTE_OWNER and table.logical_name == NOTES and table.standard:
+            if target not in self.creating:
+                self.conflicts.append(
+                    f"{where} cannot point at {target}: turn on 'Enable attachments' "
                     f"({target} > Properties) in the maker portal, then run again"
                 )
             return None

@@ -388,6 +388,8 @@ class MembershipMap(_Map):
     """entity set name: the Web API collection of the rows (usually the plural)"""
     id: str = "mp_membershipid"
     """primary key column (a GUID)"""
+    name: str = "mp_name"
+    """primary name column: what the office sees in lists"""
     person: str = "mp_personid"
     """lookup column to the member"""
     person_nav: str = "mp_PersonId"
@@ -405,6 +407,11 @@ class MembershipMap(_Map):
     renewal_active: str = "mp_renewalactive"
     """yes/no: an automatic renewal is still in force"""
     state: str = Field(default="statecode", description="state column (0 = active)")
+    membership_type: str = Field(
+        default="mp_membershiptypeid", description="lookup to the membership type row"
+    )
+    membership_type_nav: str = "mp_MembershipTypeId"
+    """navigation property of the membership type lookup"""
     type_values: dict[str, int] = Field(
         default={
             "standard": 100000000,
@@ -470,6 +477,7 @@ class LifecycleEventMap(_Map):
         EventKind.FOLLOW_UP: 100000007,
         EventKind.ADDRESS_REQUEST: 100000008,
         EventKind.DATA_CHECK: 100000009,
+        EventKind.PAYMENT_REMINDER: 100000010,
     }
     """the choice number of each message kind, as JSON"""
     delivery_values: dict[str, int] = {
@@ -631,6 +639,252 @@ class TeamMap(_Map):
     """the team's name (REGISTRATION__REVIEW_TEAM names the review team by it)"""
 
 
+class MembershipTypeMap(_Map):
+    """Membership types: fee, currency, period and grace, kept by the office in Dataverse."""
+
+    table: str = "mp_membershiptype"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "mp_membershiptypes"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "mp_membershiptypeid"
+    """primary key column (a GUID)"""
+    name: str = "mp_name"
+    """primary name column: the type's name as members see it"""
+    code: str = Field(default="mp_code", description="column of the alternate key")
+    category: str = Field(default="mp_category", description="choice of mp_type it creates")
+    fee: str = "mp_fee"
+    """decimal: the fee per period (0 = free)"""
+    currency: str = "mp_currency"
+    """text: the fee's currency (ISO 4217, e.g. SEK)"""
+    period_months: str = "mp_periodmonths"
+    """whole number: how many months one period runs"""
+    grace_days: str = "mp_gracedays"
+    """whole number: days an unpaid new membership runs after the due date"""
+    state: str = "statecode"
+    """state column (0 = active; inactive types are not offered)"""
+
+
+class ApplicationMap(_Map):
+    """Membership applications (organisations that are not alumni offices)."""
+
+    table: str = "mp_application"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "mp_applications"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "mp_applicationid"
+    """primary key column (a GUID)"""
+    person: str = "mp_personid"
+    """lookup column to the applicant"""
+    membership_type: str = "mp_membershiptypeid"
+    """lookup column to the membership type applied for"""
+    status: str = "mp_status"
+    """choice column: received, approved, denied"""
+    decided_on: str = "mp_decidedon"
+    """date and time the office decided"""
+    state: str = "statecode"
+    """state column (0 = active)"""
+    status_values: dict[str, int] = {
+        "received": 100000000,
+        "approved": 100000001,
+        "denied": 100000002,
+    }
+    """the choice number of each application status, as JSON"""
+
+
+class InvoiceMap(_Map):
+    """Membership invoices: one per membership and period, keyed by both."""
+
+    table: str = "mp_invoice"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "mp_invoices"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "mp_invoiceid"
+    """primary key column (a GUID)"""
+    number: str = "mp_name"
+    """primary name column: the invoice number"""
+    key: str = Field(default="mp_key", description="column of the alternate key")
+    person: str = "mp_personid"
+    """lookup column to the member invoiced"""
+    person_nav: str = "mp_PersonId"
+    """navigation property of the member lookup"""
+    membership: str = "mp_membershipid"
+    """lookup column to the membership invoiced"""
+    membership_nav: str = "mp_MembershipId"
+    """navigation property of the membership lookup"""
+    amount: str = "mp_amount"
+    """decimal: the amount to pay"""
+    currency: str = "mp_currency"
+    """text: the amount's currency (ISO 4217)"""
+    invoice_date: str = "mp_invoicedate"
+    """date the invoice was issued"""
+    due: str = "mp_duedate"
+    """date the payment is due"""
+    period_start: str = "mp_periodstart"
+    """first day of the period the invoice pays for"""
+    period_end: str = "mp_periodend"
+    """last day of the period the invoice pays for"""
+    reference: str = Field(default="mp_reference", description="column of an alternate key")
+    paid_amount: str = "mp_paidamount"
+    """decimal: what has been paid so far"""
+    paid_on: str = "mp_paidon"
+    """date of the payment that settled the invoice"""
+    status: str = "mp_status"
+    """choice column: open, partly paid, paid, overpaid, cancelled"""
+    delivery: str = "mp_delivery"
+    """choice column: how the invoice went out (e-mailed, to print, refused)"""
+    delivery_reason: str = "mp_deliveryreason"
+    """text: why the invoice was not e-mailed (the policy's reason)"""
+    status_values: dict[str, int] = {
+        "open": 100000000,
+        "partly-paid": 100000001,
+        "paid": 100000002,
+        "overpaid": 100000003,
+        "cancelled": 100000004,
+    }
+    """the choice number of each invoice status, as JSON"""
+    delivery_values: dict[str, int] = {
+        "pending": 100000000,
+        "emailed": 100000001,
+        "to-print": 100000002,
+        "refused": 100000003,
+        "failed": 100000004,
+    }
+    """the choice number of each delivery state, as JSON"""
+
+
+class PaymentMap(_Map):
+    """Payments received, one per bank transaction; unmatched ones wait for review."""
+
+    table: str = "mp_payment"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "mp_payments"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "mp_paymentid"
+    """primary key column (a GUID)"""
+    key: str = Field(default="mp_key", description="column of the alternate key")
+    invoice: str = "mp_invoiceid"
+    """lookup column to the invoice the payment settles (empty: unknown reference)"""
+    invoice_nav: str = "mp_InvoiceId"
+    """navigation property of the invoice lookup"""
+    amount: str = "mp_amount"
+    """decimal: the amount paid"""
+    currency: str = "mp_currency"
+    """text: the currency paid in"""
+    reference: str = "mp_reference"
+    """text: the payment reference the payer gave (OCR, KID)"""
+    paid_on: str = "mp_paidon"
+    """date the bank booked the payment"""
+    source: str = "mp_source"
+    """text: where the payment came from (a bank file, the provider's webhook)"""
+    match: str = "mp_match"
+    """choice column: matched, partial, overpaid, unknown reference, deduction"""
+    needs_review: str = "mp_needsreview"
+    """yes/no: the office must look at the payment"""
+    match_values: dict[str, int] = {
+        "matched": 100000000,
+        "partial": 100000001,
+        "overpaid": 100000002,
+        "unknown-reference": 100000003,
+        "deduction": 100000004,
+    }
+    """the choice number of each match outcome, as JSON"""
+
+
+class PaymentFileMap(_Map):
+    """Bank files read: one row per file (by its digest), with the import's checkpoint."""
+
+    table: str = "mp_paymentfile"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "mp_paymentfiles"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "mp_paymentfileid"
+    """primary key column (a GUID)"""
+    name: str = "mp_name"
+    """primary name column: the file's name"""
+    digest: str = Field(default="mp_digest", description="column of the alternate key")
+    format: str = "mp_format"
+    """text: the file format (BgMax, Nets OCR giro)"""
+    status: str = "mp_status"
+    """choice column: importing, imported"""
+    position: str = "mp_position"
+    """whole number: how many payments of the file are written (the checkpoint)"""
+    payments: str = "mp_payments"
+    """whole number: payments in the file"""
+    total: str = "mp_total"
+    """decimal: the file's total amount"""
+    status_values: dict[str, int] = {"importing": 100000000, "imported": 100000001}
+    """the choice number of each import status, as JSON"""
+
+
+class AttachmentMap(_Map):
+    """E-mail attachments (``activitymimeattachment``), deep-inserted with their e-mail."""
+
+    table: str = "activitymimeattachment"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "activitymimeattachments"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    email_nav: str = Field(
+        default="email_activity_mime_attachment", description="the e-mail's collection"
+    )
+    file_name: str = "filename"
+    """the attachment's file name"""
+    mime_type: str = "mimetype"
+    """the attachment's MIME type (application/pdf)"""
+    body: str = Field(default="body", description="the file's content, base64-encoded")
+    object_type: str = "objecttypecode"
+    """the type of the activity it is attached to (email)"""
+
+
+class NoteMap(_Map):
+    """Notes (``annotation``) with a file: the printable invoices for post."""
+
+    table: str = "annotation"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "annotations"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "annotationid"
+    """primary key column (a GUID)"""
+    subject: str = "subject"
+    """the note's title"""
+    text: str = "notetext"
+    """the note's text"""
+    file_name: str = "filename"
+    """the attached file's name"""
+    mime_type: str = "mimetype"
+    """the attached file's MIME type"""
+    body: str = Field(default="documentbody", description="the file's content, base64-encoded")
+    is_document: str = "isdocument"
+    """yes/no: the note carries a file"""
+    object_type: str = "objecttypecode"
+    """the type of the row the note is on (the invoice table)"""
+    invoice_nav: str = Field(
+        default="objectid_mp_invoice", description="the note's link to its invoice"
+    )
+
+
+class CaseMap(_Map):
+    """The person's cases (``incident``), shown on their own page."""
+
+    table: str = "incident"
+    """logical name of the table, e.g. in a `$filter` or when provisioning"""
+    entity_set: str = "incidents"
+    """entity set name: the Web API collection of the rows (usually the plural)"""
+    id: str = "incidentid"
+    """primary key column (a GUID)"""
+    title: str = "title"
+    """the case's title as the person sees it"""
+    number: str = "ticketnumber"
+    """the case number Dynamics gives"""
+    customer: str = "customerid"
+    """the case's customer lookup (the person)"""
+    state: str = "statecode"
+    """state column: active, resolved, cancelled"""
+    created_on: str = "createdon"
+    """Dataverse's own creation timestamp (newest cases first)"""
+    state_values: dict[str, int] = {"active": 0, "resolved": 1, "cancelled": 2}
+    """the state number of each case state, as JSON"""
+
+
 class SchemaMap(_Map):
     """Every table, column and choice value the product uses."""
 
@@ -648,3 +902,11 @@ class SchemaMap(_Map):
     selfservice_link: SelfServiceLinkMap = SelfServiceLinkMap()
     degree: DegreeMap = DegreeMap()
     team: TeamMap = TeamMap()
+    membership_type: MembershipTypeMap = MembershipTypeMap()
+    application: ApplicationMap = ApplicationMap()
+    invoice: InvoiceMap = InvoiceMap()
+    payment: PaymentMap = PaymentMap()
+    payment_file: PaymentFileMap = PaymentFileMap()
+    attachment: AttachmentMap = AttachmentMap()
+    case: CaseMap = CaseMap()
+    note: NoteMap = NoteMap()

@@ -678,6 +678,65 @@ class SyncSettings(BaseModel):
         return self
 
 
+class DuesSettings(BaseModel):
+    """Dues: memberships from approvals and applications, invoices, payments, reminders.
+
+    Membership types (fee, currency, period, grace) are rows of the membership type table,
+    named here by their code. The nightly dues run (``enabled``) creates memberships, invoices
+    new and renewing paid memberships (``CreateMultiple``), sends each invoice as a Dataverse
+    e-mail with the invoice as a PDF attachment (or marks it for printing for a person who
+    chose post and whose address is not protected) and sends payment reminders. Payments come
+    from the bank's file (``member-plugins payments import FILE``) or a payment provider's
+    webhook (``POST /api/payments/webhook``, signed with ``webhook_secret``).
+    """
+
+    enabled: bool = Field(default=False, description="run the nightly dues run")
+    registration_type: str | None = Field(
+        default=None, description="membership type code an approved registration gets; empty = none"
+    )
+    applications: bool = Field(
+        default=False, description="approved membership application rows create memberships"
+    )
+    reference_scheme: Literal["se-ocr", "se-ocr-length", "no-kid-mod10", "no-kid-mod11", "fi"] = (
+        Field(default="se-ocr", description="payment reference: OCR, KID or Finnish reference")
+    )
+    payment_terms_days: int = Field(default=30, ge=0, description="invoice date to due date")
+    renewal_days: int = Field(
+        default=30, ge=1, description="renewal invoices go out this many days before the end"
+    )
+    reminder_offsets_days: tuple[int, ...] = Field(
+        default=(7, 21), description="payment reminders, days after the due date"
+    )
+    payee_name: str = Field(default="", description="who is paid, printed on the invoice")
+    payee_account: str = Field(
+        default="", description="where to pay, printed on the invoice, e.g. Bankgiro 5050-1055"
+    )
+    language: Literal["sv", "nb", "en"] = Field(
+        default="sv", description="language of invoices and reminders"
+    )
+    timezone: str = Field(default="Europe/Stockholm", description="whose day a run covers")
+    chunk_size: int = Field(
+        default=100, ge=1, le=300, description="payments written per change set (checkpoint)"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the payment webhook (32+ characters)"
+    )
+    webhook_max_bytes: int = Field(
+        default=16384, ge=256, description="largest webhook body accepted (413 above)"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> DuesSettings:
+        if any(d < 1 for d in self.reminder_offsets_days):
+            raise setting_problem(
+                "reminder_offsets_days", "payment reminders are at least 1 day after the due date"
+            )
+        secret = self.webhook_secret
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise setting_problem("webhook_secret", "needs at least 32 characters")
+        return self
+
+
 class BindingSettingsSource(PydanticBaseSettingsSource):
     """The values of :func:`binding_setting` fields, from their ``__``-free app settings.
 
@@ -731,6 +790,7 @@ class Settings(EnvironmentSettings):
     selfservice: SelfServiceSettings = SelfServiceSettings()
     registration: RegistrationSettings = RegistrationSettings()
     sync: SyncSettings = SyncSettings()
+    dues: DuesSettings = DuesSettings()
 
 
 @lru_cache(maxsize=1)

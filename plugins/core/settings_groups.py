@@ -36,6 +36,7 @@ PLUGIN_GROUPS: dict[str, tuple[str, ...]] = {
     "registration": (*SHARED, "registries", "registration"),
     "selfservice": (*SHARED, "selfservice"),
     "sync": (*SHARED, "registries", "sync"),
+    "dues": (*SHARED, "dues"),
 }
 _CHOICE_ERRORS = ("literal_error", "enum")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

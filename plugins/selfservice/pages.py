@@ -27,6 +27,7 @@ from plugins.identity import Country, normalise_email
 from plugins.registration.model import Kind, Status
 
 from . import forms
+from .account_texts import account_text
 from .confirmations import ConfirmationRecord, ConfirmationStale, proposal_of
 from .csrf import CsrfError, FormUse, check_csrf, csrf_token
 from .frame import Frame, Visit
@@ -528,6 +529,7 @@ class SelfServicePages:
         notice: str | None = None,
         update: bool = False,
         action: str = "",
+        account_href: str | None = None,
     ) -> PageResponse:
         lang = visit.lang
         prefs = self.schema.preferences
@@ -557,6 +559,8 @@ class SelfServicePages:
             submit=text(lang, "submit_update" if update else "submit_register"),
             signin_href=signin,
             signin_provider=self.oidc.display_name if self.oidc is not None else "",
+            account_href=account_href,
+            account_label=account_text(lang, "account_link"),
         )
 
     def _request_form(
@@ -597,7 +601,7 @@ class SelfServicePages:
         if link.purpose is LinkPurpose.UPDATE:
             return self._profile_form(
                 visit, form_name, typed, problems or {}, status, notice=notice, update=True,
-                action=action,
+                action=action, account_href=action.replace("/link/", "/account/", 1),
             )
         return self.frame.page(
             visit, "unregister.html", status, text(visit.lang, "unregister_title"),

@@ -69,6 +69,7 @@ class EventKind(StrEnum):
     FOLLOW_UP = "follow-up"
     ADDRESS_REQUEST = "address-request"
     DATA_CHECK = "data-check"
+    PAYMENT_REMINDER = "payment-reminder"
 
 
 class LifecycleRules(BaseModel):

@@ -36,6 +36,7 @@ from ..local_settings import registry_settings
 from ..product_settings import dataverse_settings, dataverse_values, servicebus_connection_string
 from ..webapi.context import API_PATH
 from .degrees import degree_feed_part
+from .dues import run_dues_demo
 from .office import print_review_queue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -263,8 +264,9 @@ def run_demo() -> int:
                 )
                 _summary(demo)
                 degrees_right = degree_feed_part(demo)
+                dues_right = run_dues_demo(sandbox, client, Path(state))
                 print_review_queue(client, MAP)
-                all_good = degrees_right and checked and decided
+                all_good = degrees_right and dues_right and checked and decided
     print()
     print("every status as seed 001 prescribes" if all_good else "SOME STATUSES ARE WRONG")
     return 0 if all_good else 1

@@ -51,7 +51,7 @@ def print_review_queue(
     headers = ("name", "reason", "received", "review task")
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
     print()
-    print(f"4. What the alumni office sees in \"{text('view.review', language)}\" "
+    print(f"5. What the alumni office sees in \"{text('view.review', language)}\" "
           f"(app \"{text('app', language)}\", oldest first)")
     for cells in (headers, tuple("-" * w for w in widths), *lines):
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())

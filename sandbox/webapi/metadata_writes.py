@@ -4,7 +4,9 @@
   primary name column (``StringAttributeMetadata`` with ``IsPrimaryName``) -> a custom table
   with ``<name>id``, the primary name, ``statecode``/``statuscode``, ``createdon`` and
   ``modifiedon``; ``HasActivities`` adds it as a target of every activity table's
-  ``regardingobjectid`` (``regardingobjectid_<table>_task``, relationship ``<table>_Tasks``).
+  ``regardingobjectid`` (``regardingobjectid_<table>_task``, relationship ``<table>_Tasks``);
+  ``HasNotes`` adds it as a target of the note table's ``objectid`` (``objectid_<table>``,
+  relationship ``<table>_Annotations``).
 - ``POST EntityDefinitions(LogicalName='x')/Attributes`` (or ``EntityDefinitions(<id>)/...``):
   a typed ``AttributeMetadata`` (String, Memo, Integer, BigInt, Decimal, Money, Double,
   Boolean, DateTime, Picklist, MultiSelectPicklist) -> a column. A choice column binds a
@@ -70,6 +72,8 @@ _STATES = ("statecode_active", Choice(options={0: "Active", 1: "Inactive"}))
 _STATUSES = ("statuscode_active", Choice(options={1: "Active", 2: "Inactive"}))
 _FIRST_OPTION_VALUE = 100_000_000
 REGARDING = "regardingobjectid"
+NOTES = "annotation"
+NOTE_OWNER = "objectid"
 
 
 Change = Callable[[Schema], tuple[Schema, Callable[[MetadataModel], str]]]
@@ -168,6 +172,8 @@ def _new_table(body: Mapping[str, Any]) -> Change:
         tables = list(schema.tables)
         if body.get("HasActivities"):
             tables = [_with_regarding(t, table) for t in tables]
+        if body.get("HasNotes"):
+            tables = [_with_notes(t, table) for t in tables]
         choices = {**dict([_STATES, _STATUSES]), **schema.choices}
         new = Schema(tables=(*tables, table), choices=choices, many_to_many=schema.many_to_many)
         return new, lambda model: _entity_url(model, name)
@@ -187,6 +193,18 @@ def _with_regarding(activity: Table, table: Table) -> Table:
     targets = {**(regarding.targets or {}), table.logical_name: link}
     columns = {**activity.columns, REGARDING: regarding.model_copy(update={"targets": targets})}
     return activity.model_copy(update={"columns": columns})
+
+
+def _with_notes(note: Table, table: Table) -> Table:
+    """The note table (``annotation``), whose ``objectid`` may now point at ``table``."""
+    owner = note.columns.get(NOTE_OWNER)
+    if note.logical_name != NOTES or owner is None or owner.type != "lookup":
+        return note
+    link = LookupTarget(nav=f"{NOTE_OWNER}_{table.logical_name}",
+                        relationship=f"{table.logical_name}_Annotations", cascade_delete=True)
+    targets = {**(owner.targets or {}), table.logical_name: link}
+    columns = {**note.columns, NOTE_OWNER: owner.model_copy(update={"targets": targets})}
+    return note.model_copy(update={"columns": columns})
 
 
 def _plural(name: str) -> str:

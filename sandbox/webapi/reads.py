@@ -20,6 +20,7 @@ from plugins.core.schema import Table
 from .. import errors
 from ..http import empty_response, json_response
 from ..odata.catalog import CollectionNav, SingleNav, catalog
+from ..odata.keyed import key_lookup
 from ..odata.options import TOP_LEVEL, QueryOptions, parse_query
 from ..odata.query import MAX_COUNT, MAX_PAGE_SIZE, row_fields, run_query
 from ..store import Lookup, Row
@@ -35,6 +36,9 @@ REF_OPTIONS = ("$filter", "$orderby", "$top", "$skiptoken")
 def get_collection(ctx: ApiContext, table: Table) -> Response:
     """``GET <set>``: a page of rows."""
     options = _options(ctx, TOP_LEVEL)
+    keyed = key_lookup(ctx.store, table, options.filter)
+    if keyed is not None:
+        return _collection(ctx, table, keyed, options)
     rows = ctx.store.rows(table.logical_name)
     return _collection(ctx, table, rows, options, whole_table=True)
 

@@ -56,6 +56,19 @@ PURE_MODULES = [
     "plugins.admin.workspace.roles",
     "plugins.admin.workspace.components",
     "plugins.admin.workspace.plan",
+    "plugins.dues.bankfile",
+    "plugins.dues.bgmax",
+    "plugins.dues.channels",
+    "plugins.dues.document",
+    "plugins.dues.invoicing",
+    "plugins.dues.matching",
+    "plugins.dues.references",
+    "plugins.dues.reminders",
+    "plugins.dues.terms",
+    "plugins.dues.texts",
+    "plugins.dues.webhook",
+    "plugins.selfservice.account_session",
+    "plugins.selfservice.account_texts",
 ]
 HTTP_IMPORT = re.compile(r"^\s*(import|from) (requests|urllib3|httpx)\b", re.M)
 IMPURE_PACKAGES = {"requests", "urllib3", "msal", "azure", "tenacity", "werkzeug", "jwt"}
