@@ -70,6 +70,10 @@ class DataverseSettings(BaseModel):
     )
     bulk_chunk_size: int = Field(default=1000, ge=1, description="rows per *Multiple request")
     bulk_parallelism: int = Field(default=4, ge=1, description="*Multiple requests in flight")
+    max_concurrent_requests: int = Field(
+        default=16, ge=1, le=52,
+        description="requests in flight per instance (instances x this must stay <= 52)",
+    )
     page_size: int = Field(default=5000, ge=1, le=5000, description="odata.maxpagesize")
     user_agent_suffix: str = Field(
         default="", description="appended to the User-Agent (e.g. your organisation)"
@@ -260,6 +264,10 @@ class RegistrationSettings(BaseModel):
     task_due_days: int = Field(default=5, ge=0, description="review task due this many days on")
     max_attempts: int = Field(
         default=3, ge=1, description="re-read and decide again this often after a 412"
+    )
+    max_deliveries: int = Field(
+        default=10, ge=1,
+        description="queued event put back after a technical failure this often, then the sweep",
     )
     sweep_age_minutes: int = Field(
         default=30, ge=0, description="a registration Received this long is processed again"

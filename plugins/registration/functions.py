@@ -10,8 +10,11 @@ endpoint) and maps the outcome onto what its transport understands:
   settled (a registration that no longer exists), 400 for a body that is not a Dataverse
   event, 503 for a technical failure (Dataverse retries once; the sweep catches the rest);
 - Service Bus queue ``%REGISTRATION__QUEUE%`` (connection ``ServiceBusConnection``): a
-  technical failure raises, so the message is abandoned and redelivered; a message that is
-  not a Dataverse event, or one for a registration that is gone, is settled with a log line;
+  technical failure puts the event back on the queue for later (after Dataverse's
+  ``Retry-After`` when it throttled; see :mod:`plugins.registration.redelivery`) and settles
+  the delivery; only when the queue cannot be written to does the function raise, so the
+  host abandons the message; a message that is not a Dataverse event, or one for a
+  registration that is gone, is settled with a log line;
 - timer ``%REGISTRATION__SWEEP_SCHEDULE%``: the sweep of registrations left Received.
 
 The client and the registry adapters are built once per process, on first use.
@@ -30,14 +33,18 @@ from plugins.core.settings import Settings
 from plugins.dataverse.client import DataverseClient
 from plugins.dispatch import RETRYABLE, EventDispatcher
 from plugins.registries.factory import build_adapters
+from plugins.servicebus.sender import SendError
 from plugins.sync.jobs import ConfigurationError, build_follow_ups
 
+from .errors import TransientFailure
+from .redelivery import Delivery, Rescheduler
 from .registry_facts import Registries
 from .service import RegistrationService
 
 log = logging.getLogger(__name__)
 
 blueprint = func.Blueprint()
+CONNECTION_SETTING = "ServiceBusConnection"
 
 
 class _Runtime:
@@ -52,23 +59,49 @@ class _Runtime:
         self._lock = threading.Lock()
         self._environment: dict[str, str] = {}
         self._dispatcher: EventDispatcher | None = None
+        self._rescheduler: Rescheduler | None = None
 
     def dispatcher(self) -> EventDispatcher:
         """The dispatcher (and its services) for the current settings."""
+        return self._current()[0]
+
+    def rescheduler(self) -> Rescheduler | None:
+        """What puts queued events back for later (None: no key to send with)."""
+        return self._current()[1]
+
+    def _current(self) -> tuple[EventDispatcher, Rescheduler | None]:
         environment = _settings_environment()
         with self._lock:
             if self._dispatcher is None or environment != self._environment:
-                previous, self._dispatcher = self._dispatcher, _build(Settings())
+                settings = Settings()
+                previous = (self._dispatcher, self._rescheduler)
+                self._dispatcher = _build(settings)
+                self._rescheduler = _rescheduler(settings)
                 self._environment = environment
-                if previous is not None:
-                    previous.close()
-            return self._dispatcher
+                for part in previous:
+                    if part is not None:
+                        part.close()
+            return self._dispatcher, self._rescheduler
 
 
 def _settings_environment() -> dict[str, str]:
-    """The environment variables :class:`Settings` reads (one prefix per settings group)."""
-    prefixes = tuple(name.upper() for name in Settings.model_fields)
+    """The environment variables :class:`Settings` reads (one prefix per settings group),
+    and the trigger's Service Bus connection."""
+    prefixes = (*(name.upper() for name in Settings.model_fields), CONNECTION_SETTING.upper())
     return {name: value for name, value in os.environ.items() if name.upper().startswith(prefixes)}
+
+
+def _rescheduler(settings: Settings) -> Rescheduler | None:
+    connection = os.environ.get(CONNECTION_SETTING, "")
+    try:
+        return Rescheduler.for_queue(
+            connection, settings.registration.queue, settings.registration.max_deliveries
+        )
+    except ValueError:
+        # An identity-based connection has no key for the REST API: failures are abandoned.
+        log.warning("registration queue: %s has no shared access key; failed events are "
+                    "abandoned for redelivery instead of put back for later", CONNECTION_SETTING)
+        return None
 
 
 def _build(settings: Settings) -> EventDispatcher:
@@ -115,7 +148,7 @@ def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name="%REGISTRATION__QUEUE%", connection="ServiceBusConnection"
+    arg_name="msg", queue_name="%REGISTRATION__QUEUE%", connection=CONNECTION_SETTING
 )
 def registration_queue(msg: func.ServiceBusMessage) -> None:
     """Dataverse's Service Bus messages: the same events as the webhook's."""
@@ -125,7 +158,36 @@ def registration_queue(msg: func.ServiceBusMessage) -> None:
         log.error("registration queue: message %s is not a Dataverse event, settled: %s",
                   msg.message_id, exc)
         return
-    _runtime.dispatcher().handle(event)
+    try:
+        _runtime.dispatcher().handle(event)
+    except RETRYABLE as exc:
+        _put_back(msg, exc)
+
+
+def _put_back(msg: func.ServiceBusMessage, failure: Exception) -> None:
+    """Send the event again for later and let this delivery complete; re-raise ``failure``
+    (the host abandons the message) when that is not possible."""
+    rescheduler = _runtime.rescheduler()
+    if rescheduler is None:
+        raise failure
+    delivery = Delivery(
+        body=msg.get_body(),
+        content_type=msg.content_type,
+        message_id=msg.message_id or "",
+        correlation_id=msg.correlation_id,
+        application_properties=msg.application_properties or {},
+        delivery_count=msg.delivery_count or 1,
+    )
+    retry_after = failure.retry_after if isinstance(failure, TransientFailure) else None
+    try:
+        sent = rescheduler.put_back(delivery, retry_after)
+    except SendError as exc:
+        log.error("registration queue: message %s could not be put back: %s", msg.message_id,
+                  exc)
+        raise failure from exc
+    if not sent:
+        log.error("registration queue: message %s failed %d times, settled; the sweep takes "
+                  "the registration on: %s", msg.message_id, delivery.deliveries, failure)
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule="%REGISTRATION__SWEEP_SCHEDULE%")

@@ -235,11 +235,17 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except TECHNICAL as exc:
-        raise TransientFailure(f"Dataverse: {_described(exc)}") from exc
+        raise TransientFailure(f"Dataverse: {_described(exc)}", retry_after=_wait(exc)) from exc
     except BatchError as exc:
         if isinstance(exc.error, TECHNICAL):
-            raise TransientFailure(f"Dataverse: {_described(exc.error)}") from exc
+            raise TransientFailure(
+                f"Dataverse: {_described(exc.error)}", retry_after=_wait(exc.error)
+            ) from exc
         raise
+
+
+def _wait(error: Exception) -> float | None:
+    return error.retry_after if isinstance(error, ThrottledError) else None
 
 
 def _described(error: Exception) -> str:

@@ -426,9 +426,15 @@ def test_fault_mid_write_leaves_received_and_the_sweep_retries(env: PipelineEnv)
     assert len(env.contacts(HOOK_FAULT)) == 1 and len(env.tasks(registration_id)) == 1
 
 
-def test_fault_mid_write_on_the_queue_is_redelivered(env: PipelineEnv) -> None:
+def test_fault_mid_write_on_the_queue_is_put_back_and_decided_later(env: PipelineEnv) -> None:
+    namespace = env.sandbox.servicebus
     with env.routed("servicebus"), env.failing_writes(2, is_task_create) as failures:
         registration_id, _ = register(env, **form(BUS_FAULT, "bus.fault@example.org"))
+        assert env.registration(registration_id)["mp_status"] == RECEIVED
+        assert namespace.queue(QUEUE).scheduled_count() == 1
+        # The first delay after a technical failure is 5 s.
+        namespace.advance_clock(5)
+        env.settle()
     assert len(failures) == 2
     assert env.registration(registration_id)["mp_status"] == NOT_APPROVED
     assert len(env.contacts(BUS_FAULT)) == 1 and len(env.tasks(registration_id)) == 1
