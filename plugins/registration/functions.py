@@ -9,8 +9,11 @@ endpoint) and maps the outcome onto what its transport understands:
 - webhook (``POST /api/registration/events``, function key): 200 when handled, skipped or
   settled (a registration that no longer exists), 400 for a body that is not a Dataverse
   event, 503 for a technical failure (Dataverse retries once; the sweep catches the rest);
-- Service Bus queue ``%REGISTRATION__QUEUE%`` (connection ``ServiceBusConnection``): a
-  technical failure puts the event back on the queue for later (after Dataverse's
+- Service Bus queue ``%REGISTRATION__QUEUE%`` (connection ``ServiceBusConnection``), in
+  batches of up to host.json's ``maxMessageBatchSize`` (decided together, see
+  :mod:`plugins.registration.batches`; the host completes the batch when the function
+  returns, so each message is settled by what the function does with it): a
+  technical failure of one event puts that event back on the queue for later (after Dataverse's
   ``Retry-After`` when it throttled; see :mod:`plugins.registration.redelivery`) and settles
   the delivery; only when the queue cannot be written to does the function raise, so the
   host abandons the message; a message that is not a Dataverse event, or one for a
@@ -28,7 +31,12 @@ import threading
 
 import azure.functions as func
 
-from plugins.core.events import EventParseError, parse_servicebus, parse_webhook
+from plugins.core.events import (
+    DataverseEvent,
+    EventParseError,
+    parse_servicebus,
+    parse_webhook,
+)
 from plugins.core.settings import Settings
 from plugins.dataverse.client import DataverseClient
 from plugins.dispatch import RETRYABLE, EventDispatcher
@@ -148,20 +156,35 @@ def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name="%REGISTRATION__QUEUE%", connection=CONNECTION_SETTING
+    arg_name="messages", queue_name="%REGISTRATION__QUEUE%", connection=CONNECTION_SETTING,
+    cardinality=func.Cardinality.MANY,
 )
-def registration_queue(msg: func.ServiceBusMessage) -> None:
-    """Dataverse's Service Bus messages: the same events as the webhook's."""
-    try:
-        event = parse_servicebus(msg.get_body(), msg.application_properties)
-    except EventParseError as exc:
-        log.error("registration queue: message %s is not a Dataverse event, settled: %s",
-                  msg.message_id, exc)
+def registration_queue(messages: list[func.ServiceBusMessage]) -> None:
+    """Dataverse's Service Bus messages, in batches: the same events as the webhook's."""
+    received: list[tuple[func.ServiceBusMessage, DataverseEvent]] = []
+    for msg in messages:
+        try:
+            received.append((msg, parse_servicebus(msg.get_body(), msg.application_properties)))
+        except EventParseError as exc:
+            log.error("registration queue: message %s is not a Dataverse event, settled: %s",
+                      msg.message_id, exc)
+    if not received:
         return
-    try:
-        _runtime.dispatcher().handle(event)
-    except RETRYABLE as exc:
-        _put_back(msg, exc)
+    results = _runtime.dispatcher().handle_batch([event for _, event in received])
+    failures = [
+        (msg, result) for (msg, _), result in zip(received, results, strict=True)
+        if isinstance(result, Exception)
+    ]
+    unsent: list[Exception] = []
+    for msg, failure in failures:
+        try:
+            _put_back(msg, failure)
+        except RETRYABLE as exc:
+            unsent.append(exc)
+    if unsent:
+        # Abandoning the batch is the one way left to have these come again; the others
+        # were decided and will find nothing to do.
+        raise unsent[0]
 
 
 def _put_back(msg: func.ServiceBusMessage, failure: Exception) -> None:

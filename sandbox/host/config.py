@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ROUTE_PREFIX = "api"
 DEFAULT_MAX_CONCURRENT_CALLS = 16
+# Service Bus extension 5.x: messages handed to one call of a cardinality-many trigger.
+DEFAULT_MAX_MESSAGE_BATCH_SIZE = 1000
 SETTING_EXPRESSION = re.compile(r"%([^%]+)%")
 
 
@@ -77,6 +79,7 @@ class HostConfig:
 
     route_prefix: str = DEFAULT_ROUTE_PREFIX
     max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
+    max_message_batch_size: int = DEFAULT_MAX_MESSAGE_BATCH_SIZE
     auto_complete_messages: bool = True
 
     @classmethod
@@ -95,9 +98,13 @@ class HostConfig:
         max_calls = DEFAULT_MAX_CONCURRENT_CALLS if calls is None else int(calls)
         if max_calls < 1:
             raise HostError(f"{path}: maxConcurrentCalls must be at least 1")
+        batch = int(servicebus.get("maxMessageBatchSize", DEFAULT_MAX_MESSAGE_BATCH_SIZE))
+        if batch < 1:
+            raise HostError(f"{path}: maxMessageBatchSize must be at least 1")
         return cls(
             route_prefix=str(http.get("routePrefix", DEFAULT_ROUTE_PREFIX)).strip("/"),
             max_concurrent_calls=max_calls,
+            max_message_batch_size=batch,
             auto_complete_messages=bool(
                 servicebus.get("autoCompleteMessages", legacy.get("autoComplete", True))
             ),

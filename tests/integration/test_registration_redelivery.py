@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pipeline_env import QUEUE, PipelineEnv, personnummer, pipeline_env
@@ -22,12 +23,15 @@ from plugins.registration.redelivery import DELIVERY_COUNT_PROPERTY
 
 RECEIVED, NOT_APPROVED = 100000000, 100000003
 THROTTLED = personnummer("19820101", "131")
+REGISTRY_DOWN = personnummer("19820202", "132")
 CONCURRENCY = 16  # DataverseSettings.max_concurrent_requests, as the host runs it
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineEnv]:
-    with pipeline_env(tmp_path_factory.mktemp("redelivery"), {}) as started:
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[PipelineEnv]:
+    # One environment per test: the product's throttle budget belongs to the sandbox's URL,
+    # and a test that moves its clock leaves it in that test's time.
+    with pipeline_env(tmp_path, {}) as started:
         yield started
 
 
@@ -74,3 +78,25 @@ def test_a_300_second_retry_after_puts_the_event_back_and_it_is_decided_after(
     assert len(env.contacts(THROTTLED)) == 1
     assert namespace.dead_letters(QUEUE) == []
     assert queue.scheduled_count() == 0 and namespace.active_count(QUEUE) == 0
+
+
+def test_a_registry_failure_puts_the_event_back_for_5_seconds_then_it_is_decided(
+    env: PipelineEnv,
+) -> None:
+    namespace = env.sandbox.servicebus
+    queue = namespace.queue(QUEUE)
+    # The adapter tries twice per delivery: one delivery's worth of failures.
+    env.sandbox.registries.ladok.script("503", "503")
+    with env.routed("servicebus"):
+        registration_id = env.create_registration(**form(REGISTRY_DOWN, "down@example.org"))
+        env.settle()
+        assert env.registration(registration_id)["mp_status"] == RECEIVED
+        assert queue.scheduled_count() == 1
+        namespace.advance_clock(4)
+        env.settle()
+        assert queue.scheduled_count() == 1
+        namespace.advance_clock(1)
+        env.settle()
+    row = env.registration(registration_id)
+    assert (row["mp_status"], row["mp_reason"]) == (NOT_APPROVED, "unknown-to-registries")
+    assert namespace.dead_letters(QUEUE) == [] and queue.scheduled_count() == 0
