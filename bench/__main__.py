@@ -18,6 +18,7 @@ from . import (
     client_upsert,
     cold_start,
     decisions,
+    registration_burst,
     registration_throughput,
     sandbox_gets,
     upkeep,
@@ -41,8 +42,11 @@ BENCHMARKS = {
     "upkeep": Benchmark(upkeep.main, ["--count", "100000", "--sample", "2000"],
                         ["--count", "10000", "--sample", "500"]),
     "registration_throughput": Benchmark(
-        registration_throughput.main, ["--count", "150"],
+        registration_throughput.main, ["--count", "150", "--batch-sizes", "1,8,16,32,64,100"],
         ["--count", "40", "--limit-scale", "100"],
+    ),
+    "registration_burst": Benchmark(
+        registration_burst.main, ["--count", "3000"], ["--count", "300"],
     ),
 }
 
