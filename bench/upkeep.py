@@ -127,7 +127,7 @@ def _per_contact(
 ) -> None:
     """The same refresh with one PATCH per contact (the comparison)."""
     c = SCHEMA.contact
-    rows = upkeep.stale_contacts(NOW)
+    rows = list(upkeep.stale_contacts(NOW))
     people = registry.lookup_many([str(row[c.national_id]) for row in rows])
     for row in rows:
         patch = enrichment_patch(people.get(str(row[c.national_id])), row, NOW, c)
