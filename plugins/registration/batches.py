@@ -40,8 +40,8 @@ from .service import Outcome, Pending, RegistrationService, log_outcome
 log = logging.getLogger(__name__)
 
 Result = Outcome | TransientFailure
-# Registry look-ups at once; each registry adapter pools its own connections.
-REGISTRY_PARALLELISM = 8
+# Registry look-ups at once (as many as the Dataverse calls one instance may have in flight).
+REGISTRY_PARALLELISM = 16
 
 
 class BatchProcessor:

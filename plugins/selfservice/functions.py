@@ -2,23 +2,24 @@
 
 Each trigger converts the request, calls one page, and converts the answer. When Dataverse
 or the configuration fails, the person gets a "try again later" page (503), never a trace.
+The page modules (templates, forms, sign-in) are imported on the first request, so an
+instance that serves only the queue never loads them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import azure.functions as func
 
 from plugins.dataverse.errors import DataverseError
 
-from .oidc import OidcError
-from .pages import SelfServicePages
-from .runtime import NotConfigured, current_frame, current_pages
-from .signing import LinkPurpose
-from .web import PageRequest, PageResponse
+if TYPE_CHECKING:
+    from .pages import SelfServicePages
+    from .web import PageRequest, PageResponse
 
 log = logging.getLogger(__name__)
 
@@ -26,58 +27,67 @@ blueprint = func.Blueprint()
 
 _ANONYMOUS = func.AuthLevel.ANONYMOUS
 _MAX_FORM_BYTES = 64 * 1024
-Page = Callable[[SelfServicePages, PageRequest], PageResponse]
+Page = Callable[["SelfServicePages", "PageRequest"], "PageResponse"]
 
 
 @blueprint.route(route="mypage", methods=["GET"], auth_level=_ANONYMOUS)
 def mypage_home(req: func.HttpRequest) -> func.HttpResponse:
     """The start page."""
-    return _answer(req, SelfServicePages.home)
+    return _answer(req, lambda pages, r: pages.home(r))
 
 
 @blueprint.route(route="mypage/register", methods=["GET", "POST"], auth_level=_ANONYMOUS)
 def mypage_register(req: func.HttpRequest) -> func.HttpResponse:
     """The registration form."""
-    return _answer(req, SelfServicePages.register)
+    return _answer(req, lambda pages, r: pages.register(r))
 
 
 @blueprint.route(route="mypage/update", methods=["GET", "POST"], auth_level=_ANONYMOUS)
 def mypage_update(req: func.HttpRequest) -> func.HttpResponse:
     """Asking for a link to update one's details."""
-    return _answer(req, lambda pages, r: pages.request_link(r, LinkPurpose.UPDATE))
+    return _answer(req, lambda pages, r: pages.request_link(r, _purpose("UPDATE")))
 
 
 @blueprint.route(route="mypage/unregister", methods=["GET", "POST"], auth_level=_ANONYMOUS)
 def mypage_unregister(req: func.HttpRequest) -> func.HttpResponse:
     """Asking for a link to unregister."""
-    return _answer(req, lambda pages, r: pages.request_link(r, LinkPurpose.UNREGISTER))
+    return _answer(req, lambda pages, r: pages.request_link(r, _purpose("UNREGISTER")))
 
 
 @blueprint.route(route="mypage/link/{token}", methods=["GET", "POST"], auth_level=_ANONYMOUS)
 def mypage_link(req: func.HttpRequest) -> func.HttpResponse:
     """The page an e-mailed link opens."""
-    return _answer(req, SelfServicePages.link)
+    return _answer(req, lambda pages, r: pages.link(r))
 
 
 @blueprint.route(route="mypage/done/{outcome}", methods=["GET"], auth_level=_ANONYMOUS)
 def mypage_done(req: func.HttpRequest) -> func.HttpResponse:
     """What happens next, after a submission."""
-    return _answer(req, SelfServicePages.done)
+    return _answer(req, lambda pages, r: pages.done(r))
 
 
 @blueprint.route(route="mypage/signin", methods=["GET"], auth_level=_ANONYMOUS)
 def mypage_signin(req: func.HttpRequest) -> func.HttpResponse:
     """Off to the OpenID Connect provider."""
-    return _answer(req, SelfServicePages.signin)
+    return _answer(req, lambda pages, r: pages.signin(r))
 
 
 @blueprint.route(route="mypage/signin/callback", methods=["GET"], auth_level=_ANONYMOUS)
 def mypage_signin_callback(req: func.HttpRequest) -> func.HttpResponse:
     """Back from the OpenID Connect provider."""
-    return _answer(req, SelfServicePages.signin_callback)
+    return _answer(req, lambda pages, r: pages.signin_callback(r))
+
+
+def _purpose(name: str) -> Any:
+    from .signing import LinkPurpose
+
+    return LinkPurpose[name]
 
 
 def _answer(req: func.HttpRequest, page: Page) -> func.HttpResponse:
+    from .oidc import OidcError
+    from .runtime import NotConfigured, current_frame, current_pages
+
     request = page_request(req)
     try:
         if request is None:
@@ -92,6 +102,8 @@ def _answer(req: func.HttpRequest, page: Page) -> func.HttpResponse:
 
 def page_request(req: func.HttpRequest) -> PageRequest | None:
     """The plain request; None when the form body is too large or not UTF-8 form data."""
+    from .web import PageRequest
+
     form: dict[str, list[str]] = {}
     if req.method == "POST":
         body = req.get_body()
@@ -119,6 +131,8 @@ def http_response(response: PageResponse) -> func.HttpResponse:
 
 
 def _fallback(req: func.HttpRequest) -> PageRequest:
+    from .web import PageRequest
+
     return PageRequest(
         method="GET",
         url=req.url,
