@@ -13,7 +13,8 @@ second of other work (a nightly job, the webhook) all along:
    ``$batch`` per batch, and events Dataverse throttles past the retry budget put back on
    the queue for after the ``Retry-After``;
 2. **per message** (the trigger as it was): the same service deciding one event per call,
-   ``maxConcurrentCalls`` calls at once, a failed event abandoned into an immediate
+   ``maxConcurrentCalls`` calls at once, each message received and settled through the
+   Service Bus REST API as the local host does, a failed event abandoned into an immediate
    redelivery (and dead-lettered after the queue's 10 deliveries).
 
 Each way gets its own people and a fresh window (the registrations are created with the
@@ -58,8 +59,8 @@ from sandbox.demo import QUEUE, app_settings
 from sandbox.host import LocalHost
 from sandbox.host.config import EnvironmentOverlay, HostConfig
 from sandbox.host.loader import load_app
-from sandbox.product_settings import dataverse_settings
-from sandbox.servicebus.queue import Message
+from sandbox.host.servicebus import ConnectionInfo, QueueClient, ReceivedMessage
+from sandbox.product_settings import dataverse_settings, servicebus_connection_string
 from sandbox.webapi.context import API_PATH
 
 from .registration_throughput import (
@@ -72,7 +73,6 @@ from .registration_throughput import (
     THROTTLED,
     UNLIMITED,
     Person,
-    QueueWorkers,
     people,
     seed,
 )
@@ -163,17 +163,53 @@ def other_work(admin: DataverseClient, rps: float) -> Iterator[None]:
             thread.join()
 
 
-def abandoning_handler(service: RegistrationService) -> Callable[[Message], None]:
-    """The trigger as it was: one event per call; a failure raises, so it is abandoned."""
+class RestQueueWorkers:
+    """The trigger as it was: ``concurrency`` calls at once, one event each, received and
+    settled through the Service Bus REST API as the local host does; a call that raises
+    abandons its message (an immediate redelivery), one that returns completes it."""
 
-    def handle(message: Message) -> None:
+    def __init__(
+        self, sandbox: Sandbox, service: RegistrationService, concurrency: int
+    ) -> None:
+        self._client = QueueClient(
+            ConnectionInfo.parse(servicebus_connection_string(sandbox)), QUEUE,
+            ca_bundle=sandbox.ca_file,
+        )
+        self._service = service
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._work, daemon=True)
+                         for _ in range(concurrency)]
+
+    def __enter__(self) -> RestQueueWorkers:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self._client.close()
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            message = self._client.receive()
+            if message is None:
+                self._stop.wait(POLL_SECONDS)
+                continue
+            try:
+                self._handle(message)
+            except Exception:
+                self._client.abandon(message)
+            else:
+                self._client.complete(message)
+
+    def _handle(self, message: ReceivedMessage) -> None:
         try:
             event = parse_servicebus(message.body, message.application_properties)
         except EventParseError:
             return
-        service.handle_event(event)
-
-    return handle
+        self._service.handle_event(event)
 
 
 def product_service(settings: Settings) -> RegistrationService:
@@ -309,7 +345,7 @@ def run(count: int, other_rps: float, latency_ms: int, timeout: float) -> list[B
                 with service.client:
                     single = burst.run(
                         f"per message ({concurrency} at once, abandon)", single_people,
-                        lambda: QueueWorkers(sandbox, abandoning_handler(service), concurrency),
+                        lambda: RestQueueWorkers(sandbox, service, concurrency),
                         timeout,
                     )
     return [batched, single]

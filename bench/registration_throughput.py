@@ -569,7 +569,7 @@ def run(
                     return LocalHost(str(FUNCTION_APP), settings=settings,
                                      servicebus_ca_bundle=sandbox.ca_file)
 
-                product = bench.run("product: one read + one change set", product_people, host)
+                product = bench.run("product: batched $batch reads + writes", product_people, host)
                 overlay = EnvironmentOverlay(settings)
                 overlay.apply()
                 try:

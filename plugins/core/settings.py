@@ -265,6 +265,10 @@ class RegistrationSettings(BaseModel):
     max_attempts: int = Field(
         default=3, ge=1, description="re-read and decide again this often after a 412"
     )
+    batch_part_size: int = Field(
+        default=25, ge=1, le=500,
+        description="queued registrations per read and write $batch; a batch's parts overlap",
+    )
     max_deliveries: int = Field(
         default=10, ge=1,
         description="queued event put back after a technical failure this often, then the sweep",

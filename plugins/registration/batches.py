@@ -1,9 +1,12 @@
 """Deciding many registrations at once: one read ``$batch``, one write ``$batch``.
 
-A Service Bus batch of N events costs two Dataverse requests instead of 2N: one ``$batch``
-of GETs (each registration and the contacts its event points at) and one ``$batch`` holding
-one change set per registration, sent with ``odata.continue-on-error`` so one registration's
-412 never rolls back or stops another's. Every per-registration guarantee of
+A Service Bus batch of N events costs two Dataverse requests per part of
+``REGISTRATION__BATCH_PART_SIZE`` registrations instead of 2N: one ``$batch`` of GETs (each
+registration and the contacts its event points at) and one ``$batch`` holding one change set
+per registration, sent with ``odata.continue-on-error`` so one registration's 412 never
+rolls back or stops another's. The parts of a batch run side by side, so one part's registry
+look-ups overlap another's Dataverse requests; a part size of 100 or more makes a batch of
+100 one read and one write. Every per-registration guarantee of
 :meth:`RegistrationService.process` holds: the registration is re-read, written with
 ``If-Match``, a new person is created with a create-only upsert on the identity number, a
 change set refused with 412/404 is read and decided again (the refused ones together, at
@@ -40,8 +43,8 @@ from .service import Outcome, Pending, RegistrationService, log_outcome
 log = logging.getLogger(__name__)
 
 Result = Outcome | TransientFailure
-# Registry look-ups at once (as many as the Dataverse calls one instance may have in flight).
-REGISTRY_PARALLELISM = 16
+# Registry look-ups at once per part.
+REGISTRY_PARALLELISM = 8
 
 
 class BatchProcessor:
@@ -75,7 +78,7 @@ class BatchProcessor:
             with log_context(correlation_id=correlation_id), DataverseClient.correlation(
                 correlation_id
             ):
-                decided = self.process(lookups)
+                decided = self._process_in_parts(lookups)
             for registration_id, result in decided.items():
                 event = events_by_id[registration_id]
                 with log_context(
@@ -109,6 +112,27 @@ class BatchProcessor:
         return results
 
     # --------------------------------------------------------------- internals
+
+    def _process_in_parts(self, lookups: dict[str, ContactLookup | None]) -> dict[str, Result]:
+        """:meth:`process` on parts of at most ``batch_part_size`` registrations side by
+        side, so one part's registry look-ups overlap another's ``$batch`` (a batch of 100
+        in parts of 25: eight Dataverse requests)."""
+        ids = list(lookups)
+        size = self.service.settings.batch_part_size
+        parts = [
+            {rid: lookups[rid] for rid in ids[start : start + size]}
+            for start in range(0, len(ids), size)
+        ]
+        if len(parts) == 1:
+            return self.process(lookups)
+        results: dict[str, Result] = {}
+        with ThreadPoolExecutor(len(parts), thread_name_prefix="registration-part") as pool:
+            futures = [
+                pool.submit(contextvars.copy_context().run, self.process, part) for part in parts
+            ]
+            for future in futures:
+                results.update(future.result())
+        return results
 
     def _batchable(self, event: DataverseEvent) -> bool:
         service = self.service
