@@ -19,6 +19,7 @@ from . import (
     cold_start,
     decisions,
     registration_burst,
+    registration_cpu,
     registration_throughput,
     sandbox_gets,
     upkeep,
@@ -44,6 +45,9 @@ BENCHMARKS = {
     "registration_throughput": Benchmark(
         registration_throughput.main, ["--count", "150", "--batch-sizes", "1,8,16,32,64,100"],
         ["--count", "40", "--limit-scale", "100"],
+    ),
+    "registration_cpu": Benchmark(
+        registration_cpu.main, ["--count", "200"], ["--count", "40"],
     ),
     "registration_burst": Benchmark(
         registration_burst.main, ["--count", "3000"], ["--count", "300"],
