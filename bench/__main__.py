@@ -21,6 +21,8 @@ from . import (
     decisions,
     degree_feed,
     dues,
+    registration_burst,
+    registration_cpu,
     registration_throughput,
     sandbox_gets,
     upkeep,
@@ -50,8 +52,14 @@ BENCHMARKS = {
     "dues": Benchmark(dues.main, ["--count", "100000", "--deliver", "200"],
                       ["--count", "5000", "--deliver", "50"]),
     "registration_throughput": Benchmark(
-        registration_throughput.main, ["--count", "150"],
+        registration_throughput.main, ["--count", "150", "--batch-sizes", "1,8,16,32,64,100"],
         ["--count", "40", "--limit-scale", "100"],
+    ),
+    "registration_cpu": Benchmark(
+        registration_cpu.main, ["--count", "200"], ["--count", "40"],
+    ),
+    "registration_burst": Benchmark(
+        registration_burst.main, ["--count", "3000"], ["--count", "300"],
     ),
 }
 

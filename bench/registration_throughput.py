@@ -7,7 +7,8 @@ the product's steps through the Web API as an administrator does (Service Bus de
 runs the same kind of workload twice, each on its own ``--count`` people:
 
 1. the product: ``function_app.py`` in the local Functions host; its Service Bus queue trigger
-   runs ``maxConcurrentCalls`` (``host.json``) events at once, each one read and one change set;
+   takes ``maxMessageBatchSize`` (``host.json``) events per call and decides them with one
+   read ``$batch`` and one write ``$batch`` of change sets;
 2. the naive way, as a Power Automate flow or a hand-written script does it: as many workers
    take the same events off the same queue, and each lookup and each write is its own request
    (GET registration, GET contact by identity number, GET contact by e-mail, POST/PATCH contact,
@@ -35,7 +36,13 @@ retries, or the message's lock ran out while it waited), the new delivery finds 
 just created and decides differently from what the rules give; the count of such
 registrations is printed for each way.
 
+With ``--batch-sizes 1,8,16,32,64,100`` the product's way runs again for each batch size
+(``AzureFunctionsJobHost__extensions__serviceBus__maxMessageBatchSize``, the app setting that
+overrides host.json), each on its own people, and a table of requests per registration and
+registrations per second is printed.
+
     python -m bench.registration_throughput [--count 150] [--limit-scale 30] [--latency-ms 20]
+        [--batch-sizes 1,8,16,32,64,100]
 """
 
 from __future__ import annotations
@@ -532,18 +539,26 @@ def scaled_limits(scale: float) -> Limits:
     )
 
 
-def run(count: int, limits: Limits, latency_ms: int) -> tuple[Run, Run, int]:
-    """Both ways on their own ``count`` people; (product, naive, concurrency used)."""
+BATCH_SIZE_SETTING = "AzureFunctionsJobHost__extensions__serviceBus__maxMessageBatchSize"
+
+
+def run(
+    count: int, limits: Limits, latency_ms: int, batch_sizes: tuple[int, ...] = ()
+) -> tuple[Run, Run, int, list[tuple[int, Run]]]:
+    """Both ways on their own ``count`` people, then the product once per batch size;
+    (product, naive, concurrency used, sweep)."""
     concurrency = HostConfig.from_folder(ROOT).max_concurrent_calls
     # Imported once before measuring; its import sets up logging, which a benchmark keeps to
     # errors (every 429 retried is a warning).
     load_app(str(FUNCTION_APP))
     configure_logging(logging.ERROR)
     product_people, naive_people = people(0, count), people(count, count)
+    sweep_people = [people(count * (2 + n), count) for n in range(len(batch_sizes))]
+    everyone = product_people + naive_people + [p for group in sweep_people for p in group]
     with tempfile.TemporaryDirectory(prefix="bench-registration-") as state:
         config = SandboxConfig(https=True, state_dir=state, latency_ms=latency_ms,
                                limits=UNLIMITED)
-        with Sandbox(config, seed=seed(product_people + naive_people)) as sandbox:
+        with Sandbox(config, seed=seed(everyone)) as sandbox:
             settings = app_settings(sandbox, Path(state) / "maskinporten-key.pem")
             with DataverseClient(dataverse_settings(sandbox)) as admin:
                 register(admin, RegistrationOptions(
@@ -554,7 +569,7 @@ def run(count: int, limits: Limits, latency_ms: int) -> tuple[Run, Run, int]:
                     return LocalHost(str(FUNCTION_APP), settings=settings,
                                      servicebus_ca_bundle=sandbox.ca_file)
 
-                product = bench.run("product: one read + one change set", product_people, host)
+                product = bench.run("product: batched $batch reads + writes", product_people, host)
                 overlay = EnvironmentOverlay(settings)
                 overlay.apply()
                 try:
@@ -566,7 +581,16 @@ def run(count: int, limits: Limits, latency_ms: int) -> tuple[Run, Run, int]:
                         "naive: one call per lookup and write", naive_people,
                         lambda: QueueWorkers(sandbox, naive_handler(service), concurrency),
                     )
-    return product, naive, concurrency
+                sweep = []
+                for size, group in zip(batch_sizes, sweep_people, strict=True):
+                    sized = {**settings, BATCH_SIZE_SETTING: str(size)}
+
+                    def sized_host(values: dict[str, str] = sized) -> LocalHost:
+                        return LocalHost(str(FUNCTION_APP), settings=values,
+                                         servicebus_ca_bundle=sandbox.ca_file)
+
+                    sweep.append((size, bench.run(f"batch size {size}", group, sized_host)))
+    return product, naive, concurrency, sweep
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -576,9 +600,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit-scale", type=float, default=30,
                         help="divide Dataverse's 300 s window and its budgets by this")
     parser.add_argument("--latency-ms", type=int, default=20, help="injected per request")
+    parser.add_argument("--batch-sizes", default="",
+                        help="comma-separated maxMessageBatchSize values to sweep")
     args = parser.parse_args(argv)
     limits = scaled_limits(args.limit_scale)
-    product, naive, concurrency = run(args.count, limits, args.latency_ms)
+    sizes = tuple(int(size) for size in args.batch_sizes.split(",") if size.strip())
+    product, naive, concurrency, sweep = run(args.count, limits, args.latency_ms, sizes)
 
     rate = limits.requests / limits.window_seconds
     print(f"registration throughput, Service Bus path, {args.count} registrations per way, "
@@ -586,8 +613,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  limits: {limits.requests} requests and {limits.execution_ms:,} ms per "
           f"{limits.window_seconds:g} s window, {limits.concurrency} concurrent (Dataverse's "
           f"6000 / 1,200,000 ms / 300 s divided by {args.limit_scale:g}: {rate:g} requests/s)")
-    print(f"  concurrency: {concurrency} (maxConcurrentCalls in host.json; the naive way runs "
-          "as many workers)")
+    batch_size = HostConfig.from_folder(ROOT).max_message_batch_size
+    print(f"  product: maxMessageBatchSize {batch_size} (host.json); the naive way runs "
+          f"{concurrency} workers (maxConcurrentCalls)")
     for result in (product, naive):
         ceiling = result.ceiling(limits)
         print(f"  {result.name:<38} {result.per_second:6.2f} registrations/s  "
@@ -601,6 +629,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  ratio: {product.per_second / naive.per_second:.1f}x the registrations per second "
           f"with {naive.requests_per_registration / product.requests_per_registration:.1f}x "
           "fewer requests each")
+    if sweep:
+        print("  batch-size sweep (the product's way, each on its own people):")
+        print(f"    {'batch size':>10}{'requests/reg':>14}{'reg/s':>8}{'429s':>6}{'wrong':>7}")
+        for size, result in sweep:
+            print(f"    {size:>10}{result.requests_per_registration:14.3f}"
+                  f"{result.per_second:8.2f}{result.refused:6d}{result.unexpected:7d}")
 
 
 if __name__ == "__main__":

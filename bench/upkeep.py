@@ -8,7 +8,8 @@ contacts is refreshed with one ``PATCH`` per contact; its figures are extrapolat
 (linearly, which is what one request per contact gives). Dataverse's request limit is
 lifted in the sandbox so the per-contact run measures round trips, not throttling; against
 a real environment 100,000 single PATCHes would also run into the limit of 6,000 requests
-per 5 minutes.
+per 5 minutes. Peak memory is the highest resident size of the process (sandbox and all)
+during the run, above what it was when the run started.
 
 Then the pure lifecycle scheduling step is timed for N memberships.
 
@@ -47,6 +48,8 @@ from plugins.sync.upkeep import RegisterUpkeep
 from sandbox.app import Sandbox
 from sandbox.config import Limits, SandboxConfig
 
+from .registration_burst import MemoryPeak
+
 SCHEMA = SchemaMap()
 CONTACTS = MappedTable.of(SCHEMA.contact)
 NOW = datetime(2025, 6, 23, 1, 0, tzinfo=UTC)
@@ -59,6 +62,7 @@ class Run:
     dataverse_requests: dict[str, int]
     registry_requests: int
     seconds: float
+    peak_memory_mib: float
 
     @property
     def total(self) -> int:
@@ -116,10 +120,12 @@ def _measure(
     client.request_counter.reset()
     sandbox.registries.reset_stats()
     started = time.perf_counter()
-    work()
+    with MemoryPeak() as memory:
+        work()
     seconds = time.perf_counter() - started
     registry = sandbox.registries.stats()["folkeregisteret"]["requests"]
-    return Run(name, contacts, client.request_counter.by_method(), registry, seconds)
+    return Run(name, contacts, client.request_counter.by_method(), registry, seconds,
+               memory.above_start)
 
 
 def _per_contact(
@@ -127,7 +133,7 @@ def _per_contact(
 ) -> None:
     """The same refresh with one PATCH per contact (the comparison)."""
     c = SCHEMA.contact
-    rows = upkeep.stale_contacts(NOW)
+    rows = list(upkeep.stale_contacts(NOW))
     people = registry.lookup_many([str(row[c.national_id]) for row in rows])
     for row in rows:
         patch = enrichment_patch(people.get(str(row[c.national_id])), row, NOW, c)
@@ -212,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  {result.name:<24} {result.contacts:>7} contacts  Dataverse {result.total:>6} "
             f"requests {result.dataverse_requests}  registry {result.registry_requests:>5}  "
-            f"{result.seconds:8.2f} s"
+            f"{result.seconds:8.2f} s  peak memory +{result.peak_memory_mib:.1f} MiB"
         )
     print(
         f"  per contact, extrapolated to {bulk.contacts}: ~{single.total * scale:,.0f} Dataverse "

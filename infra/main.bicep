@@ -40,10 +40,14 @@ param registrationQueueName string = 'mp-registration-events'
 @minValue(1)
 param maxDeliveryCount int = 10
 
-@description('Upper bound on instances. Dataverse allows 52 concurrent requests per application user; instances x host.json maxConcurrentCalls should stay below that.')
+@description('Upper bound on instances. Dataverse allows 52 concurrent requests per application user across all instances: each instance gets DATAVERSE__MAX_CONCURRENT_REQUESTS = min(16, 52 / maximumInstanceCount), so the fleet never exceeds 52 (3 instances x 16 = 48 by default).')
 @minValue(1)
-@maxValue(1000)
+@maxValue(52)
 param maximumInstanceCount int = 3
+
+// Dataverse requests one instance may have in flight for the application user (all its
+// functions share them); instances x this stays within the user's 52 concurrent requests.
+var dataverseConcurrencyPerInstance = min(16, 52 / maximumInstanceCount)
 
 @allowed([2048, 4096])
 param instanceMemoryMB int = 2048
@@ -264,6 +268,7 @@ var baseSettings = {
   DATAVERSE__TENANT_ID: dataverseTenantId
   DATAVERSE__CLIENT_ID: dataverseClientId
   DATAVERSE__CLIENT_SECRET: '@Microsoft.KeyVault(SecretUri=${dataverseSecret.properties.secretUri})'
+  DATAVERSE__MAX_CONCURRENT_REQUESTS: string(dataverseConcurrencyPerInstance)
   // Read by the trigger bindings (%REGISTRATION_QUEUE%, %REGISTRATION_SWEEP_SCHEDULE%).
   REGISTRATION_QUEUE: registrationQueue.name
   REGISTRATION_SWEEP_SCHEDULE: '0 */10 * * * *'

@@ -20,9 +20,11 @@ administrator's decision up, and the follow-ups start the onboarding series of a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from plugins.core.events import DataverseEvent
+from plugins.registration.batches import BatchProcessor
 from plugins.registration.errors import TransientFailure
 from plugins.registration.service import Outcome, RegistrationService
 from plugins.servicebus.sender import TopicSender
@@ -62,6 +64,28 @@ class EventDispatcher:
         if self.erasure is not None and event.table == self.erasure.table:
             self.erasure.handle_event(event, datetime.now(UTC))
         return outcome
+
+    def handle_batch(self, events: Sequence[DataverseEvent]) -> list[Outcome | Exception]:
+        """One result per event: the registration pipeline's outcome, or the failure (one of
+        :data:`RETRYABLE`) that means this event, and only this one, should come again.
+
+        Registrations are decided together (:class:`BatchProcessor`); the follow-ups then
+        see each event on its own, as with :meth:`handle`.
+        """
+        results: list[Outcome | Exception] = list(
+            BatchProcessor(self.registration).handle(events)
+        )
+        if self.follow_ups is None:
+            return results
+        for index, event in enumerate(events):
+            if event.table not in self.follow_ups.tables:
+                continue
+            try:
+                self.follow_ups.handle(event)
+            except FollowUpFailure as exc:
+                if not isinstance(results[index], Exception):
+                    results[index] = exc
+        return results
 
     def close(self) -> None:
         """Close the Dataverse client, the registry adapters and the Service Bus sender."""

@@ -13,7 +13,10 @@
    integer ``Retry-After``; admitted answers carry ``x-ms-ratelimit-*`` headers.
 
 Everything is changed at run time with :meth:`Protection.configure`; counters of injected
-faults and refusals are read with :meth:`Protection.counters`.
+faults and refusals are read with :meth:`Protection.counters`. :meth:`Protection.spend_window`
+makes Dataverse refuse every user's requests for a given time (the window spent by work
+elsewhere, e.g. a 300 s ``Retry-After``), and :meth:`Protection.advance_clock` lets a test
+move the limits' clock forward instead of waiting that long in real time.
 """
 
 from __future__ import annotations
@@ -208,6 +211,7 @@ class _Usage:
     executions: deque[tuple[float, float]] = field(default_factory=deque)
     execution_ms: float = 0.0
     in_flight: int = 0
+    spent_until: float = 0.0
 
 
 class UsageLimiter:
@@ -222,6 +226,7 @@ class UsageLimiter:
         self._clock = clock
         self._lock = threading.Lock()
         self._users: dict[str, _Usage] = {}
+        self._spent_until = 0.0
 
     def admit(self, user: str) -> Throttle | None:
         """Count a request by ``user`` as started, or say why it is refused."""
@@ -235,6 +240,13 @@ class UsageLimiter:
                 usage.in_flight += 1
             return throttle
 
+    def spend(self, seconds: float) -> None:
+        """Every user's request budget is used up for ``seconds`` from now, as if requests
+        sent elsewhere had spent it: requests are refused with a ``Retry-After`` counting
+        down to that moment."""
+        with self._lock:
+            self._spent_until = self._clock() + seconds
+
     def finish(self, user: str, execution_ms: float) -> Remaining:
         """Record the end of an admitted request and what it cost."""
         with self._lock:
@@ -244,6 +256,8 @@ class UsageLimiter:
             usage.executions.append((now, execution_ms))
             usage.execution_ms += execution_ms
             self._expire(usage, now)
+            if now < self._spent_until:
+                return Remaining(0, max(self.limits.execution_ms - usage.execution_ms, 0.0))
             return Remaining(
                 max(self.limits.requests - len(usage.admitted), 0),
                 max(self.limits.execution_ms - usage.execution_ms, 0.0),
@@ -251,6 +265,8 @@ class UsageLimiter:
 
     def _check(self, usage: _Usage, now: float) -> Throttle | None:
         limits = self.limits
+        if now < self._spent_until:
+            return requests_exceeded(limits, self._seconds_until(self._spent_until, now))
         if len(usage.admitted) >= limits.requests:
             # Allowed again once the oldest counted request leaves the window.
             moment = usage.admitted[0] + limits.window_seconds
@@ -300,7 +316,8 @@ class Protection:
     def __init__(self, sandbox: Host) -> None:
         config = sandbox.config
         self.latency_ms: float = config.latency_ms
-        self.limiter = UsageLimiter(config.limits)
+        self._offset = 0.0
+        self.limiter = UsageLimiter(config.limits, clock=lambda: time.monotonic() + self._offset)
         self.faults = FaultInjector(
             config.fault_rate, config.fault_kinds, config.fault_seed,
             answers=self._dataverse_answers(),
@@ -327,6 +344,19 @@ class Protection:
             )
         if limits is not None:
             self.limiter.limits = limits
+
+    def spend_window(self, seconds: float) -> None:
+        """Refuse every request for ``seconds`` (``Retry-After`` up to that), as Dataverse
+        does once a user's requests elsewhere have spent the window."""
+        if seconds <= 0:
+            raise ValueError("the time must be positive")
+        self.limiter.spend(seconds)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the limits' clock ``seconds`` forward (tests skip a long ``Retry-After``)."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self._offset += seconds
 
     def counters(self) -> Counters:
         """Faults injected by kind and requests refused by Dataverse error code."""

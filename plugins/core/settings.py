@@ -104,6 +104,10 @@ class DataverseSettings(BaseModel):
     )
     bulk_chunk_size: int = Field(default=1000, ge=1, description="rows per *Multiple request")
     bulk_parallelism: int = Field(default=4, ge=1, description="*Multiple requests in flight")
+    max_concurrent_requests: int = Field(
+        default=16, ge=1, le=52,
+        description="requests in flight per instance (instances x this must stay <= 52)",
+    )
     page_size: int = Field(
         default=5000, ge=1, le=5000, description="rows per page asked for (odata.maxpagesize)"
     )
@@ -325,6 +329,14 @@ class RegistrationSettings(BaseModel):
     task_due_days: int = Field(default=5, ge=0, description="review task due this many days on")
     max_attempts: int = Field(
         default=3, ge=1, description="re-read and decide again this often after a 412"
+    )
+    batch_part_size: int = Field(
+        default=25, ge=1, le=500,
+        description="queued registrations per read and write $batch; a batch's parts overlap",
+    )
+    max_deliveries: int = Field(
+        default=10, ge=1,
+        description="queued event put back after a technical failure this often, then the sweep",
     )
     sweep_age_minutes: int = Field(
         default=30, ge=0, description="a registration Received this long is processed again"

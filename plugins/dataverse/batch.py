@@ -256,6 +256,30 @@ def parse_response(content_type: str, body: bytes) -> list[BatchPartResult]:
     return results
 
 
+def results_by_item(
+    batch: BatchRequest, results: Sequence[BatchPartResult]
+) -> list[list[BatchPartResult]]:
+    """The answer split per item of ``batch``, in order: a read's one response; a change
+    set's responses, or the one response that failed it (Dataverse answers a failed change
+    set with that response alone). An item the batch never got to has no responses."""
+    groups: list[list[BatchPartResult]] = []
+    index = 0
+    for item in batch.items:
+        first = results[index] if index < len(results) else None
+        if first is None:
+            groups.append([])
+            continue
+        end = index + 1
+        if isinstance(item, ChangeSet) and first.changeset is not None:
+            while end < len(results) and results[end].changeset == first.changeset:
+                end += 1
+        groups.append(list(results[index:end]))
+        index = end
+    if index != len(results):
+        raise ValueError(f"the batch answer has {len(results)} responses; {index} were expected")
+    return groups
+
+
 def boundary_of(content_type: str) -> str | None:
     """The ``boundary`` parameter of a ``multipart/*`` Content-Type."""
     if not content_type.lower().startswith("multipart/"):

@@ -13,6 +13,12 @@ event's via :meth:`correlation`); it counts requests, applies the timeout, and r
   problem :class:`TransportError`;
 - 401 once, with a token acquired past msal's cache (a key roll-over, a revoked token).
 
+Every attempt first takes a slot of the process's :class:`~.throttle.ThrottleBudget` for the
+Dataverse user (at most ``max_concurrent_requests`` in flight; after a 429 everyone waits out
+its ``Retry-After``; one at a time while the rate-limit headers report the window spent). A
+call that would have to wait past ``retry_budget_seconds`` fails at once with
+:class:`ThrottledError` carrying the wait, so its caller can put the work back for later.
+
 Other error statuses become the typed errors of :mod:`plugins.dataverse.errors`.
 
 Rows are addressed by table (an entity set name, or a schema table with ``entity_set``,
@@ -22,8 +28,8 @@ optional ``tag`` (``?tag=``; default ``DataverseSettings.write_tag``) that Datav
 the steps it triggers as the ``tag`` shared variable, so the product can recognise its own
 changes.
 
-A client is thread-safe and pools its connections in one ``requests.Session``; create one
-per process and share it.
+A client is thread-safe and pools as many connections as it lets requests run at once in one
+``requests.Session``; create one per process and share it.
 """
 
 from __future__ import annotations
@@ -63,11 +69,13 @@ from .batch import ACTION_PREFIX
 from .errors import (
     BatchError,
     DataverseError,
+    ThrottledError,
     TransportError,
     error_from_response,
     retry_after_seconds,
 )
 from .odata import Expand, Filter, Key, OrderBy
+from .throttle import ThrottleBudget, WaitTooLong, shared_budget
 from .transport import new_session, user_agent
 
 log = logging.getLogger(__name__)
@@ -191,6 +199,7 @@ class DataverseClient:
         *,
         token_provider: TokenProvider | None = None,
         session: requests.Session | None = None,
+        budget: ThrottleBudget | None = None,
     ) -> None:
         if not settings.url:
             raise DataverseError("DataverseSettings.url (the environment URL) is not set")
@@ -198,7 +207,9 @@ class DataverseClient:
         self.api_url = settings.url.rstrip("/") + API_PATH
         self.request_counter = RequestCounter()
         self._tokens = token_provider or token_provider_for(settings)
-        self._http = session or new_session(settings, pool_size=settings.bulk_parallelism + 4)
+        concurrency = settings.max_concurrent_requests
+        self.budget = budget or shared_budget(settings.url, settings.client_id, concurrency)
+        self._http = session or new_session(settings, pool_size=concurrency)
         self._user_agent = user_agent(settings)
         self._backoff = wait_random_exponential(
             multiplier=settings.retry_backoff_seconds, max=BACKOFF_CAP_SECONDS
@@ -631,10 +642,17 @@ class DataverseClient:
             before_sleep=_note_retry,
             reraise=True,
         )
+        deadline = self.budget.now() + budget
         try:
             response = retrying(
-                self._attempt, method, target, prepared, json_body, data
+                self._attempt, method, target, prepared, json_body, data, deadline
             )
+        except WaitTooLong as exc:
+            count_throttled("dataverse")
+            raise ThrottledError(
+                429, "", f"{method} not sent: {exc} (service protection)",
+                retry_after=exc.seconds,
+            ) from None
         except _RetryableStatus as exc:
             failed = exc.response
             raise error_from_response(failed.status_code, failed.headers, failed.content) from None
@@ -651,12 +669,21 @@ class DataverseClient:
         headers: dict[str, str],
         json_body: Any,
         data: bytes | None,
+        deadline: float,
     ) -> requests.Response:
-        """One try: send with the current token; on 401 once more with a fresh one."""
-        response = self._transmit(method, url, headers, json_body, data, self._tokens.token())
-        if response.status_code == 401:
-            fresh = self._tokens.token(force_refresh=True)
-            response = self._transmit(method, url, headers, json_body, data, fresh)
+        """One try in a slot of the user's budget: send with the current token; on 401 once
+        more with a fresh one."""
+        with self.budget.slot(deadline):
+            token = self._tokens.token()
+            response = self._transmit(method, url, headers, json_body, data, token)
+            if response.status_code == 401:
+                fresh = self._tokens.token(force_refresh=True)
+                response = self._transmit(method, url, headers, json_body, data, fresh)
+        if response.status_code == 429:
+            seconds = retry_after_seconds(response.headers)
+            self.budget.throttled(seconds if seconds is not None else 1.0)
+        else:
+            self.budget.answered(response.headers)
         if response.status_code in RETRYABLE_STATUSES:
             raise _RetryableStatus(response)
         return response
@@ -718,9 +745,8 @@ class DataverseClient:
         outcome = state.outcome
         error = outcome.exception() if outcome is not None else None
         if isinstance(error, _RetryableStatus) and error.response.status_code == 429:
-            seconds = retry_after_seconds(error.response.headers)
-            if seconds is not None:
-                return seconds
+            # Another caller's 429 may have asked for longer than this one's.
+            return max(self.budget.pause_seconds, retry_after_seconds(error.response.headers) or 0)
         return self._backoff(state)
 
     def _write_row(

@@ -20,7 +20,14 @@ class RegistrationError(Exception):
 
 
 class TransientFailure(RegistrationError):
-    """Processing failed for a technical reason; it is worth trying again later."""
+    """Processing failed for a technical reason; it is worth trying again later.
+
+    ``retry_after`` is how long Dataverse asked to wait (seconds) when it throttled.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RegistrationGone(RegistrationError):

@@ -11,10 +11,15 @@ endpoint) and maps the outcome onto what its transport understands:
   event (with the reason), 413 for a body larger than Dataverse ever sends (checked before
   it is parsed), 503 for a technical failure (Dataverse retries once; the sweep catches the rest)
   and 503 with a JSON body naming the setting when a setting the pipeline reads is bad;
-- Service Bus queue ``%REGISTRATION_QUEUE%`` (connection ``ServiceBusConnection``): a
-  technical failure or a bad setting raises, so the message is abandoned and redelivered; a
-  message that is not a Dataverse event, or one for a registration that is gone, is settled
-  with a log line;
+- Service Bus queue ``%REGISTRATION_QUEUE%`` (connection ``ServiceBusConnection``), in
+  batches of up to host.json's ``maxMessageBatchSize`` (decided together, see
+  :mod:`plugins.registration.batches`; the host completes the batch when the function
+  returns, so each message is settled by what the function does with it): a technical
+  failure of one event puts that event back on the queue for later (after Dataverse's
+  ``Retry-After`` when it throttled; see :mod:`plugins.registration.redelivery`) and settles
+  the delivery; only when the queue cannot be written to, or a setting the pipeline reads is
+  bad, does the function raise, so the host abandons the messages; a message that is not a
+  Dataverse event, or one for a registration that is gone, is settled with a log line;
 - timer ``%REGISTRATION_SWEEP_SCHEDULE%``: the sweep of registrations left Received.
 
 The client and the registry adapters are built once per process, on first use, from the
@@ -27,12 +32,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 
 import azure.functions as func
 
 from plugins.core.body_limits import WEBHOOK_MAX_BYTES, body_too_large
-from plugins.core.events import EventParseError, parse_servicebus, parse_webhook
+from plugins.core.events import (
+    DataverseEvent,
+    EventParseError,
+    parse_servicebus,
+    parse_webhook,
+)
 from plugins.core.settings import Settings
 from plugins.core.settings_groups import (
     PLUGIN_GROUPS,
@@ -44,14 +55,18 @@ from plugins.core.settings_groups import (
 from plugins.dataverse.client import DataverseClient
 from plugins.dispatch import RETRYABLE, EventDispatcher
 from plugins.registries.factory import build_adapters
+from plugins.servicebus.sender import SendError
 from plugins.sync.jobs import ConfigurationError, SyncJobs, build_follow_ups
 
+from .errors import TransientFailure
+from .redelivery import Delivery, Rescheduler
 from .registry_facts import Registries
 from .service import RegistrationService
 
 log = logging.getLogger(__name__)
 
 blueprint = func.Blueprint()
+CONNECTION_SETTING = "ServiceBusConnection"
 
 
 class _Runtime:
@@ -66,24 +81,39 @@ class _Runtime:
         self._lock = threading.Lock()
         self._environment: dict[str, str] = {}
         self._dispatcher: EventDispatcher | None = None
+        self._rescheduler: Rescheduler | None = None
 
     def dispatcher(self) -> EventDispatcher:
         """The dispatcher (and its services) for the current settings."""
+        return self._current()[0]
+
+    def rescheduler(self) -> Rescheduler | None:
+        """What puts queued events back for later (None: no key to send with)."""
+        return self._current()[1]
+
+    def _current(self) -> tuple[EventDispatcher, Rescheduler | None]:
         environment = _settings_environment()
         with self._lock:
             if self._dispatcher is None or environment != self._environment:
-                previous, self._dispatcher = self._dispatcher, _build(_settings())
+                settings = _settings()
+                previous = (self._dispatcher, self._rescheduler)
+                self._dispatcher = _build(settings)
+                self._rescheduler = _rescheduler(settings)
                 self._environment = environment
-                if previous is not None:
-                    previous.close()
-            return self._dispatcher
+                for part in previous:
+                    if part is not None:
+                        part.close()
+            return self._dispatcher, self._rescheduler
 
 
 def _settings_environment() -> dict[str, str]:
-    """The app settings the pipeline reads (its groups and the follow-ups')."""
+    """The app settings the pipeline reads (its groups and the follow-ups'), and the
+    trigger's Service Bus connection."""
     found: dict[str, str] = {}
     for group in (*PLUGIN_GROUPS["registration"], "sync"):
         found.update(group_environment(group))
+    found.update((name, value) for name, value in os.environ.items()
+                 if name.upper().startswith(CONNECTION_SETTING.upper()))
     return found
 
 
@@ -95,6 +125,19 @@ def _settings() -> Settings:
         # Logged by the loader; registrations go on without the follow-ups.
         return settings
     return settings.model_copy(update={"sync": sync})
+
+
+def _rescheduler(settings: Settings) -> Rescheduler | None:
+    connection = os.environ.get(CONNECTION_SETTING, "")
+    try:
+        return Rescheduler.for_queue(
+            connection, settings.registration.queue, settings.registration.max_deliveries
+        )
+    except ValueError:
+        # An identity-based connection has no key for the REST API: failures are abandoned.
+        log.warning("registration queue: %s has no shared access key; failed events are "
+                    "abandoned for redelivery instead of put back for later", CONNECTION_SETTING)
+        return None
 
 
 def _build(settings: Settings) -> EventDispatcher:
@@ -160,17 +203,61 @@ def registration_webhook(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name="%REGISTRATION_QUEUE%", connection="ServiceBusConnection"
+    arg_name="messages", queue_name="%REGISTRATION_QUEUE%", connection=CONNECTION_SETTING,
+    cardinality=func.Cardinality.MANY,
 )
-def registration_queue(msg: func.ServiceBusMessage) -> None:
-    """Dataverse's Service Bus messages: the same events as the webhook's."""
-    try:
-        event = parse_servicebus(msg.get_body(), msg.application_properties)
-    except EventParseError as exc:
-        log.error("registration queue: message %s is not a Dataverse event, settled: %s",
-                  msg.message_id, exc)
+def registration_queue(messages: list[func.ServiceBusMessage]) -> None:
+    """Dataverse's Service Bus messages, in batches: the same events as the webhook's."""
+    received: list[tuple[func.ServiceBusMessage, DataverseEvent]] = []
+    for msg in messages:
+        try:
+            received.append((msg, parse_servicebus(msg.get_body(), msg.application_properties)))
+        except EventParseError as exc:
+            log.error("registration queue: message %s is not a Dataverse event, settled: %s",
+                      msg.message_id, exc)
+    if not received:
         return
-    _runtime.dispatcher().handle(event)
+    results = _runtime.dispatcher().handle_batch([event for _, event in received])
+    failures = [
+        (msg, result) for (msg, _), result in zip(received, results, strict=True)
+        if isinstance(result, Exception)
+    ]
+    unsent: list[Exception] = []
+    for msg, failure in failures:
+        try:
+            _put_back(msg, failure)
+        except RETRYABLE as exc:
+            unsent.append(exc)
+    if unsent:
+        # Abandoning the batch is the one way left to have these come again; the others
+        # were decided and will find nothing to do.
+        raise unsent[0]
+
+
+def _put_back(msg: func.ServiceBusMessage, failure: Exception) -> None:
+    """Send the event again for later and let this delivery complete; re-raise ``failure``
+    (the host abandons the message) when that is not possible."""
+    rescheduler = _runtime.rescheduler()
+    if rescheduler is None:
+        raise failure
+    delivery = Delivery(
+        body=msg.get_body(),
+        content_type=msg.content_type,
+        message_id=msg.message_id or "",
+        correlation_id=msg.correlation_id,
+        application_properties=msg.application_properties or {},
+        delivery_count=msg.delivery_count or 1,
+    )
+    retry_after = failure.retry_after if isinstance(failure, TransientFailure) else None
+    try:
+        sent = rescheduler.put_back(delivery, retry_after)
+    except SendError as exc:
+        log.error("registration queue: message %s could not be put back: %s", msg.message_id,
+                  exc)
+        raise failure from exc
+    if not sent:
+        log.error("registration queue: message %s failed %d times, settled; the sweep takes "
+                  "the registration on: %s", msg.message_id, delivery.deliveries, failure)
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule="%REGISTRATION_SWEEP_SCHEDULE%")

@@ -23,7 +23,7 @@ from typing import Any
 
 from plugins.core.schema_map import SchemaMap
 from plugins.dataverse import odata
-from plugins.dataverse.batch import BatchPartResult, BatchRequest
+from plugins.dataverse.batch import BatchPartResult, BatchRequest, results_by_item
 from plugins.dataverse.client import DataverseClient
 from plugins.dataverse.errors import (
     BatchError,
@@ -33,12 +33,13 @@ from plugins.dataverse.errors import (
     ThrottledError,
     TransientError,
     TransportError,
+    error_from_response,
 )
 from plugins.degrees.repository import DegreeTable
 from plugins.identity import Country
 from plugins.registries.models import Degree
 
-from .errors import RegistrationGone, StaleWrite, TransientFailure
+from .errors import RegistrationError, RegistrationGone, StaleWrite, TransientFailure
 from .model import Status
 from .records import (
     ContactRecord,
@@ -118,6 +119,57 @@ class RegistrationRepository:
         record = registration_record(_body(results[0]), self.schema)
         contacts = self._contacts(_body(results[1])) if lookup is not None else ()
         return DecisionRead(record=record, lookup=lookup, contacts=contacts)
+
+    def read_many(
+        self, lookups: Mapping[str, ContactLookup | None]
+    ) -> dict[str, DecisionRead | RegistrationError]:
+        """What :meth:`read_for_decision` reads, for many registrations in one ``$batch``;
+        per registration the read, or why it failed (:class:`RegistrationGone`,
+        :class:`TransientFailure`). A failure of the whole batch raises TransientFailure."""
+        batch = BatchRequest()
+        for registration_id, lookup in lookups.items():
+            batch.get(self._registration_path(registration_id))
+            if lookup is not None:
+                batch.get(self._contacts_path(lookup))
+        with _translated():
+            results = iter(self.client.execute_batch(batch, continue_on_error=True))
+        reads: dict[str, DecisionRead | RegistrationError] = {}
+        for registration_id, lookup in lookups.items():
+            registration = next(results)
+            contacts = next(results) if lookup is not None else None
+            failed = next((p for p in (registration, contacts) if p and not p.ok), None)
+            if registration.status == 404:
+                reads[registration_id] = RegistrationGone(f"registration {registration_id}")
+            elif failed is not None:
+                reads[registration_id] = _part_failure(failed)
+            else:
+                reads[registration_id] = DecisionRead(
+                    record=registration_record(_body(registration), self.schema),
+                    lookup=lookup,
+                    contacts=self._contacts(_body(contacts)) if contacts else (),
+                )
+        return reads
+
+    def apply_many(self, batch: BatchRequest) -> list[RegistrationError | None]:
+        """Send change sets (one per registration) in one ``$batch`` that goes on past a
+        failed one; per change set None when written, :class:`StaleWrite` when refused
+        with 412/404 or rolled back by a 502/503/504 (both: read, decide and write again),
+        :class:`TransientFailure` for any other failure. A failure of the whole batch
+        raises TransientFailure."""
+        with _translated():
+            results = self.client.execute_batch(batch, continue_on_error=True)
+        outcomes: list[RegistrationError | None] = []
+        for group in results_by_item(batch, results):
+            failed = next((part for part in group if not part.ok), None)
+            if not group:
+                outcomes.append(TransientFailure("Dataverse did not answer this change set"))
+            elif failed is None:
+                outcomes.append(None)
+            elif failed.status in (404, 412, 502, 503, 504):
+                outcomes.append(StaleWrite(f"HTTP {failed.status}"))
+            else:
+                outcomes.append(_part_failure(failed))
+        return outcomes
 
     def read_contacts(self, lookup: ContactLookup) -> tuple[ContactRecord, ...]:
         """The contacts ``lookup`` finds (when the registration differed from the event)."""
@@ -268,11 +320,23 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except TECHNICAL as exc:
-        raise TransientFailure(f"Dataverse: {_described(exc)}") from exc
+        raise TransientFailure(f"Dataverse: {_described(exc)}", retry_after=_wait(exc)) from exc
     except BatchError as exc:
         if isinstance(exc.error, TECHNICAL):
-            raise TransientFailure(f"Dataverse: {_described(exc.error)}") from exc
+            raise TransientFailure(
+                f"Dataverse: {_described(exc.error)}", retry_after=_wait(exc.error)
+            ) from exc
         raise
+
+
+def _part_failure(part: BatchPartResult) -> TransientFailure:
+    """A failed part of a batch that goes on past failures, as the pipeline's failure."""
+    error = error_from_response(part.status, part.headers, part.body)
+    return TransientFailure(f"Dataverse: {_described(error)}", retry_after=_wait(error))
+
+
+def _wait(error: Exception) -> float | None:
+    return error.retry_after if isinstance(error, ThrottledError) else None
 
 
 def _described(error: Exception) -> str:

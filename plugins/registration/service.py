@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -33,6 +34,7 @@ from plugins.core.metrics import count_decision
 from plugins.core.remote_context import OptionSetValue
 from plugins.core.schema_map import SchemaMap
 from plugins.core.settings import RegistrationSettings
+from plugins.dataverse.batch import BatchRequest
 from plugins.dataverse.client import DataverseClient
 from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
@@ -98,6 +100,33 @@ class SweepReport(BaseModel):
         return sum(1 for o in self.outcomes if o.result == "failed")
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A decision taken and not yet written; ``subject`` None: nothing to write (the
+    registration was decided before)."""
+
+    registration_id: str
+    decision: Decision
+    subject: Subject | None
+    now: datetime
+
+
+def log_outcome(what: str, outcome: Outcome | TransientFailure) -> None:
+    """One line for a handled registration, with the run's context (call inside its
+    ``log_context``)."""
+    if isinstance(outcome, TransientFailure):
+        update_log_context(outcome="failed")
+        log.warning("registration %s: technical failure, stays Received: %s", what, outcome)
+        return
+    update_log_context(outcome=outcome.result)
+    log.info(
+        "registration %s: %s status=%s reason=%s attempts=%d%s",
+        what, outcome.result, outcome.status.value if outcome.status else "-",
+        outcome.reason or "-", outcome.attempts,
+        f" ({outcome.detail})" if outcome.detail else "",
+    )
+
+
 class RegistrationService:
     """Handles registration events and the sweep, through the injected ports.
 
@@ -147,9 +176,9 @@ class RegistrationService:
 
     def handle_registration_event(self, event: DataverseEvent) -> Outcome:
         """A registration (or unregistration) was created: check it and write the decision."""
-        if self._own(event):
+        if self.own(event):
             return Outcome(registration_id=event.record_id, result="skipped", detail="own write")
-        return self._settled(lambda: self.process(event.record_id, self._hints(event)),
+        return self._settled(lambda: self.process(event.record_id, self.hints(event)),
                              event.record_id)
 
     def handle_status_update(self, event: DataverseEvent) -> Outcome:
@@ -158,7 +187,7 @@ class RegistrationService:
         ``ApprovedManually`` gives the person Registered alumnus; both it and ``Denied``
         close the open review task. A registration set back to ``Received`` is checked anew.
         """
-        if self._own(event):
+        if self.own(event):
             return Outcome(registration_id=event.record_id, result="skipped", detail="own write")
         registration_id = event.record_id
         return self._settled(
@@ -221,10 +250,24 @@ class RegistrationService:
         self, registration_id: str, lookup: ContactLookup | None, attempt: int
     ) -> Outcome:
         read = self.repository.read_for_decision(registration_id, lookup)
+        pending = self.decide(read)
+        changes = self.plan(pending)
+        if changes is not None:
+            self.repository.apply(changes)
+            count_decision(str(pending.decision.status))
+        return self.outcome(registration_id, pending.decision, attempt,
+                             written=changes is not None)
+
+    def decide(self, read: DecisionRead) -> Pending:
+        """The decision on a registration as read (nothing written; the registries may be
+        asked, and the contacts read again when the registration differs from the event).
+
+        Raises :class:`TransientFailure`.
+        """
         registration = read.record.registration
         if registration.status is not Status.RECEIVED:
-            decision = decide(Facts(registration=registration))
-            return self._outcome(registration_id, decision, attempt, written=False)
+            return Pending(registration.id, decide(Facts(registration=registration)), None,
+                           self.clock())
         now = self.clock()
         checked = check_registration(
             registration,
@@ -247,11 +290,15 @@ class RegistrationService:
             registry_person=registry.person,
             student=registry.student or self._refreshed_student(decision, checked.national_id),
         )
-        plan = plan_decision(decision, subject, self._write_options(now, decision))
-        if plan is not None:
-            self.repository.apply(plan)
-            count_decision(str(decision.status))
-        return self._outcome(registration_id, decision, attempt, written=plan is not None)
+        return Pending(registration.id, decision, subject, now)
+
+    def plan(self, pending: Pending, batch: BatchRequest | None = None) -> BatchRequest | None:
+        """The change set writing ``pending`` (into ``batch`` when given); None when there
+        is nothing to write."""
+        if pending.subject is None:
+            return None
+        options = self._write_options(pending.now, pending.decision)
+        return plan_decision(pending.decision, pending.subject, options, batch)
 
     def _contacts(
         self, read: DecisionRead, wanted: ContactLookup | None
@@ -357,7 +404,7 @@ class RegistrationService:
         )
         if plan is not None:
             self.repository.apply(plan)
-        return self._outcome(registration_id, decision, attempt, written=plan is not None)
+        return self.outcome(registration_id, decision, attempt, written=plan is not None)
 
     # --------------------------------------------------------------- internals
 
@@ -369,16 +416,9 @@ class RegistrationService:
             try:
                 outcome = work()
             except TransientFailure as exc:
-                update_log_context(outcome="failed")
-                log.warning("registration %s: technical failure, stays Received: %s", what, exc)
+                log_outcome(what, exc)
                 raise
-            update_log_context(outcome=outcome.result)
-            log.info(
-                "registration %s: %s status=%s reason=%s attempts=%d%s",
-                what, outcome.result, outcome.status.value if outcome.status else "-",
-                outcome.reason or "-", outcome.attempts,
-                f" ({outcome.detail})" if outcome.detail else "",
-            )
+            log_outcome(what, outcome)
             return outcome
 
     def _settled(self, work: Callable[[], Outcome], registration_id: str) -> Outcome:
@@ -389,10 +429,11 @@ class RegistrationService:
             return Outcome(registration_id=registration_id, result="gone",
                            detail="the registration no longer exists")
 
-    def _own(self, event: DataverseEvent) -> bool:
+    def own(self, event: DataverseEvent) -> bool:
+        """Whether the event was caused by the pipeline's own write (its tag)."""
         return bool(self.write_tag) and event.tag == self.write_tag
 
-    def _hints(self, event: DataverseEvent) -> ContactLookup | None:
+    def hints(self, event: DataverseEvent) -> ContactLookup | None:
         """The contacts query the event's own values suggest (re-checked after the read)."""
         m = self.schema.registration
         values = event.attributes
@@ -443,9 +484,10 @@ class RegistrationService:
         return self._team_id
 
     @staticmethod
-    def _outcome(
+    def outcome(
         registration_id: str, decision: Decision, attempts: int, *, written: bool
     ) -> Outcome:
+        """The outcome of a decision: "decided" when written, else "unchanged"."""
         return Outcome(
             registration_id=registration_id,
             result="decided" if written else "unchanged",

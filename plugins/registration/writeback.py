@@ -82,12 +82,16 @@ class Subject:
 
 
 def plan_decision(
-    decision: Decision, subject: Subject, options: WriteOptions
+    decision: Decision,
+    subject: Subject,
+    options: WriteOptions,
+    batch: BatchRequest | None = None,
 ) -> BatchRequest | None:
-    """The change set for a decision on a registration (None when the status is kept)."""
+    """The change set for a decision on a registration (None when the status is kept),
+    added to ``batch`` (where other registrations' change sets may be) or to a new one."""
     if decision.status is None:
         return None
-    batch = BatchRequest()
+    batch = batch if batch is not None else BatchRequest()
     changes = batch.changeset()
     person = _write_person(changes, decision, subject, options)
     if person is not None and decision.person in (*CREATES, PersonAction.UPDATE):

@@ -14,13 +14,15 @@ import base64
 import hashlib
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import jwt
 import requests
 
 from plugins.core.settings import SelfServiceSettings
+
+if TYPE_CHECKING:
+    import jwt
 
 _ALGORITHMS = ["RS256", "PS256", "ES256"]
 _LEEWAY_SECONDS = 60
@@ -117,6 +119,8 @@ class OidcClient:
         )
 
     def _verified_claims(self, id_token: str) -> dict[str, Any]:
+        import jwt  # only a sign-in needs it; pages without one start without PyJWT
+
         try:
             kid = jwt.get_unverified_header(id_token).get("kid")
             key = self._signing_key(kid)
@@ -142,6 +146,8 @@ class OidcClient:
         raise OidcError("no published key matches the ID token")
 
     def _key_set(self, refresh: bool) -> jwt.PyJWKSet:
+        import jwt
+
         with self._lock:
             if self._keys is None or refresh:
                 answer = self._call("GET", self._discover().jwks_uri)

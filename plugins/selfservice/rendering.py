@@ -8,21 +8,29 @@ than showing blank. Texts come from :mod:`.i18n` through ``t(key, **values)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any
 
 from .contrast import Theme
 from .i18n import TEXTS, Language, text
 
-_ENVIRONMENT = Environment(
-    loader=PackageLoader("plugins.selfservice", "templates"),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+
+@cache
+def _environment() -> Environment:
+    """The template environment, built on first use: an instance that renders no page
+    (a queue-only one) never imports Jinja2."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("plugins.selfservice", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ def render_page(
         LanguageOption(code, TEXTS[code]["language_name"], code == lang)
         for code in look.languages
     ]
-    return _ENVIRONMENT.get_template(template).render(
+    return _environment().get_template(template).render(
         lang=lang,
         t=partial(text, lang),
         org=look.org,
@@ -69,4 +77,4 @@ def render_page(
 
 def render_email(lang: Language, **context: Any) -> str:
     """The HTML body of the e-mail carrying a link."""
-    return _ENVIRONMENT.get_template("email_link.html").render(lang=lang, **context)
+    return _environment().get_template("email_link.html").render(lang=lang, **context)

@@ -19,14 +19,40 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 TOKEN_LIFETIME_SECONDS = 3600
 _RETRYABLE = frozenset({429, 500, 502, 503, 504})
+
+
+def from_connection_string(
+    connection_string: str, entity: str, **options: Any
+) -> TopicSender:
+    """A sender to ``entity`` in the namespace of a Service Bus connection string
+    (``Endpoint=sb://<host>/;SharedAccessKeyName=..;SharedAccessKey=..``; with
+    ``UseDevelopmentEmulator=true`` plain HTTP, as emulators serve it)."""
+    parts: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in connection_string.split(";"))):
+        name, _, value = item.partition("=")
+        parts[name.strip().lower()] = value.strip()
+    endpoint = urlsplit(parts.get("endpoint", ""))
+    if endpoint.scheme != "sb" or not endpoint.netloc or not parts.get("sharedaccesskey"):
+        raise ValueError(
+            "a Service Bus connection string needs Endpoint=sb://<host>/ and a SharedAccessKey"
+        )
+    emulator = parts.get("usedevelopmentemulator", "").lower() == "true"
+    scheme = "http" if emulator else "https"
+    namespace_url = f"{scheme}://{endpoint.netloc}{endpoint.path.rstrip('/')}"
+    return TopicSender(
+        namespace_url, entity, parts.get("sharedaccesskeyname", ""), parts["sharedaccesskey"],
+        **options,
+    )
 
 
 class SendError(Exception):
@@ -87,12 +113,36 @@ class TopicSender:
         correlation_id: str | None = None,
     ) -> None:
         """Put one JSON message on the topic."""
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_bytes(
+            data, content_type="application/json", message_id=message_id, label=label,
+            correlation_id=correlation_id,
+        )
+
+    def send_bytes(
+        self,
+        data: bytes,
+        *,
+        content_type: str | None,
+        message_id: str,
+        label: str | None = None,
+        correlation_id: str | None = None,
+        scheduled_enqueue_time: datetime | None = None,
+        properties: Mapping[str, str | int | bool] | None = None,
+    ) -> None:
+        """Put one message with this body on the topic, available from
+        ``scheduled_enqueue_time`` when given; ``properties`` become application properties
+        (one header each, the REST API's form; names must be valid header names)."""
         broker: dict[str, Any] = {"MessageId": message_id}
         if label is not None:
             broker["Label"] = label
         if correlation_id is not None:
             broker["CorrelationId"] = correlation_id
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if scheduled_enqueue_time is not None:
+            broker["ScheduledEnqueueTimeUtc"] = format_datetime(
+                scheduled_enqueue_time.astimezone(UTC), usegmt=True
+            )
+        extra = {name: json.dumps(value) for name, value in (properties or {}).items()}
         retrying = Retrying(
             retry=retry_if_exception_type(_Retryable),
             stop=stop_after_attempt(self._max_attempts),
@@ -100,17 +150,21 @@ class TopicSender:
             reraise=True,
         )
         try:
-            retrying(self._post, data, json.dumps(broker))
+            retrying(self._post, data, content_type, json.dumps(broker), extra)
         except _Retryable as exc:
             raise SendError(f"Service Bus kept failing: {exc}") from None
 
-    def _post(self, data: bytes, broker: str) -> None:
+    def _post(
+        self, data: bytes, content_type: str | None, broker: str, extra: Mapping[str, str]
+    ) -> None:
         expiry = int(time.time()) + TOKEN_LIFETIME_SECONDS
         headers = {
+            **extra,
             "Authorization": sas_token(self.resource_uri, self._key_name, self._key, expiry),
-            "Content-Type": "application/json",
             "BrokerProperties": broker,
         }
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
             response = self._http.post(
                 f"{self.resource_uri}/messages", data=data, headers=headers, timeout=self._timeout

@@ -173,6 +173,12 @@ class Demo:
         made = sum(log.count(prefix=API_PATH, correlation_id=c) for c in outcome.correlation_ids)
         return made - len(outcome.correlation_ids)
 
+    def requests_shown(self, outcome: Outcome) -> str:
+        """The requests column: a queue batch's requests carry its first event's correlation
+        id, so the other registrations decided in it show "in batch"."""
+        used = self.requests_used(outcome)
+        return str(used) if used else "in batch"
+
     def row(self, outcome: Outcome) -> dict[str, Any]:
         return self.client.get(
             REG.entity_set, outcome.registration_id, select=(REG.status, REG.reason)
@@ -190,7 +196,7 @@ def _print_table(demo: Demo, title: str) -> bool:
         all_good &= good
         shown = f"{status.value} ({SWEDISH_NAMES[status]})" if status else "?"
         lines.append((outcome.label, shown, row.get(REG.reason) or "",
-                      str(demo.requests_used(outcome)), "ok" if good else "UNEXPECTED"))
+                      demo.requests_shown(outcome), "ok" if good else "UNEXPECTED"))
     headers = ("registration", "status", "reason", "requests", "check")
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
     print()

@@ -196,7 +196,6 @@ def _consumer(
             ("autoCompleteMessages false", (
                 config.auto_complete_messages if auto_complete is None else auto_complete
             ) is False),
-            ("cardinality many", str(binding.get("cardinality") or "one").lower() != "one"),
         )
         if wrong
     ]
@@ -211,4 +210,10 @@ def _consumer(
         )
     queue = resolve_setting_expression(str(binding["queueName"]))
     client = QueueClient(ConnectionInfo.parse(connection_string), queue, ca_bundle=ca_bundle)
+    if str(binding.get("cardinality") or "one").lower() == "many":
+        # Extension 5.x runs one batch at a time per listener; maxConcurrentCalls is for
+        # single dispatch only.
+        return QueueConsumer(
+            entry, invoker, client, 1, poll_seconds, batch_size=config.max_message_batch_size
+        )
     return QueueConsumer(entry, invoker, client, config.max_concurrent_calls, poll_seconds)

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ROUTE_PREFIX = "api"
 DEFAULT_MAX_CONCURRENT_CALLS = 16
+# Service Bus extension 5.x: messages handed to one call of a cardinality-many trigger.
+DEFAULT_MAX_MESSAGE_BATCH_SIZE = 1000
 SETTING_EXPRESSION = re.compile(r"%([^%]+)%")
 
 
@@ -119,15 +121,17 @@ class HostConfig:
 
     route_prefix: str = DEFAULT_ROUTE_PREFIX
     max_concurrent_calls: int = DEFAULT_MAX_CONCURRENT_CALLS
+    max_message_batch_size: int = DEFAULT_MAX_MESSAGE_BATCH_SIZE
     auto_complete_messages: bool = True
 
     @classmethod
     def from_folder(cls, folder: Path) -> HostConfig:
-        """Read ``host.json`` in ``folder``; the defaults when there is none."""
+        """Read ``host.json`` in ``folder`` (the defaults when there is none), with the app
+        settings that override it, as the host applies them:
+        ``AzureFunctionsJobHost__extensions__serviceBus__maxMessageBatchSize=1``."""
         path = folder / "host.json"
-        if not path.exists():
-            return cls()
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        document = _with_overrides(document, os.environ)
         extensions: dict[str, Any] = document.get("extensions") or {}
         http: dict[str, Any] = extensions.get("http") or {}
         servicebus: dict[str, Any] = extensions.get("serviceBus") or {}
@@ -137,10 +141,43 @@ class HostConfig:
         max_calls = DEFAULT_MAX_CONCURRENT_CALLS if calls is None else int(calls)
         if max_calls < 1:
             raise HostError(f"{path}: maxConcurrentCalls must be at least 1")
+        batch = int(servicebus.get("maxMessageBatchSize", DEFAULT_MAX_MESSAGE_BATCH_SIZE))
+        if batch < 1:
+            raise HostError(f"{path}: maxMessageBatchSize must be at least 1")
         return cls(
             route_prefix=str(http.get("routePrefix", DEFAULT_ROUTE_PREFIX)).strip("/"),
             max_concurrent_calls=max_calls,
+            max_message_batch_size=batch,
             auto_complete_messages=bool(
                 servicebus.get("autoCompleteMessages", legacy.get("autoComplete", True))
             ),
         )
+
+
+HOST_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
+
+
+def _with_overrides(document: dict[str, Any], environment: Mapping[str, str]) -> dict[str, Any]:
+    """``document`` with each ``AzureFunctionsJobHost__a__b`` setting put at ``a.b`` (keys
+    matched without regard to case, as .NET configuration does; values are text, read as
+    JSON when they are JSON)."""
+    merged = json.loads(json.dumps(document))
+    for name, raw in environment.items():
+        if not name.lower().startswith(HOST_OVERRIDE_PREFIX.lower()):
+            continue
+        path = [part for part in name[len(HOST_OVERRIDE_PREFIX):].split("__") if part]
+        if not path:
+            continue
+        node = merged
+        for part in path[:-1]:
+            key = next((k for k in node if k.lower() == part.lower()), part)
+            child = node.get(key)
+            if not isinstance(child, dict):
+                child = node[key] = {}
+            node = child
+        key = next((k for k in node if k.lower() == path[-1].lower()), path[-1])
+        try:
+            node[key] = json.loads(raw)
+        except ValueError:
+            node[key] = raw
+    return merged

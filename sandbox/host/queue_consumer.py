@@ -5,6 +5,11 @@ its message, one that raises abandons it, so the queue delivers it again (with a
 DeliveryCount) until its max delivery count dead-letters it. At most
 ``maxConcurrentCalls`` messages are locked and running at once; the receive loop takes a
 slot before it locks a message, so no message waits locked behind busy workers.
+
+A ``cardinality="many"`` trigger (``batch_size`` set) gets a list of up to
+``maxMessageBatchSize`` messages per call, as many as are there when the first arrives, one
+batch at a time; the whole batch is completed when the function returns and abandoned when
+it raises, as the host does with ``autoCompleteMessages``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,13 @@ import requests
 
 from .invoker import Invoker, discard_result
 from .loader import FunctionEntry
-from .servicebus import QueueClient, ReceivedMessage, ServiceBusError, to_function_message
+from .servicebus import (
+    QueueClient,
+    ReceivedMessage,
+    ServiceBusError,
+    to_function_message,
+    to_function_messages,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +44,11 @@ class QueueConsumer:
         client: QueueClient,
         max_concurrent_calls: int,
         poll_seconds: float,
+        *,
+        batch_size: int | None = None,
     ) -> None:
         self.entry = entry
+        self.batch_size = batch_size
         self._invoker = invoker
         self._client = client
         self._poll_seconds = poll_seconds
@@ -103,7 +117,13 @@ class QueueConsumer:
             with self._state:
                 self._in_flight += 1
                 self._activity += 1
-            pool.submit(self._process, message)
+            if self.batch_size is None:
+                pool.submit(self._process, message)
+                continue
+            batch = [message]
+            while len(batch) < self.batch_size and (more := self._receive()) is not None:
+                batch.append(more)
+            pool.submit(self._process_batch, batch)
 
     def _receive(self) -> ReceivedMessage | None:
         try:
@@ -142,6 +162,39 @@ class QueueConsumer:
                 self._activity += 1
                 self._state.notify_all()
             self._slots.release()
+
+    def _process_batch(self, messages: list[ReceivedMessage]) -> None:
+        try:
+            try:
+                function_messages = to_function_messages(messages)
+            except (ValueError, TypeError):
+                log.exception(
+                    "a batch of %d messages on '%s' cannot be converted for the function",
+                    len(messages), self._client.queue,
+                )
+                self._settle_all(self._client.abandon, "abandon", messages)
+                return
+            try:
+                self._invoker.invoke(self.entry, function_messages, discard_result)
+            except Exception:
+                self._settle_all(self._client.abandon, "abandon", messages)
+            else:
+                self._settle_all(self._client.complete, "complete", messages)
+        finally:
+            with self._state:
+                self._in_flight -= 1
+                self._activity += 1
+                self._state.notify_all()
+            self._slots.release()
+
+    def _settle_all(
+        self,
+        settle: Callable[[ReceivedMessage], bool],
+        action: str,
+        messages: list[ReceivedMessage],
+    ) -> None:
+        for message in messages:
+            self._settle(settle, action, message)
 
     def _settle(
         self, settle: Callable[[ReceivedMessage], bool], action: str, message: ReceivedMessage

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from types import SimpleNamespace
 from typing import Any, cast
 from urllib.parse import quote, quote_plus, urlsplit
 
@@ -225,6 +226,30 @@ def to_function_message(message: ReceivedMessage) -> ServiceBusMessage:
             _body_datum(message.body), trigger_metadata=trigger_metadata(message)
         ),
     )
+
+
+def to_function_messages(messages: list[ReceivedMessage]) -> list[ServiceBusMessage]:
+    """The ``list[func.ServiceBusMessage]`` the worker passes a ``cardinality="many"``
+    trigger: the bodies as one ``collection_bytes`` datum and each metadata field as an
+    ``<Name>Array`` (``UserPropertiesArray`` is what marks the call as a batch)."""
+    singles = [trigger_metadata(message) for message in messages]
+    names = sorted({name for metadata in singles for name in metadata})
+    metadata: dict[str, meta.Datum] = {}
+    for name in names:
+        values = [_plain(single.get(name)) for single in singles]
+        metadata[f"{name}Array"] = meta.Datum(json.dumps(values), "json")
+    bodies = meta.Datum(SimpleNamespace(bytes=[m.body for m in messages]), "collection_bytes")
+    return cast(
+        list[ServiceBusMessage],
+        ServiceBusMessageInConverter.decode(bodies, trigger_metadata=metadata),
+    )
+
+
+def _plain(datum: meta.Datum | None) -> Any:
+    """A metadata value as it sits in its array (properties as objects, not JSON text)."""
+    if datum is None:
+        return None
+    return json.loads(datum.value) if datum.type == "json" else datum.value
 
 
 def _body_datum(body: bytes) -> meta.Datum:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import rest
@@ -31,6 +32,7 @@ class Namespace:
         self.default_lock_duration = DEFAULT_LOCK_DURATION
         self._queues: dict[str, Queue] = {}
         self._lock = threading.Lock()
+        self._offset = 0.0
         sandbox.mount(MOUNT_PATH, lambda request: rest.handle(self, request))
 
     def queue(self, name: str) -> Queue:
@@ -41,15 +43,30 @@ class Namespace:
             existing = self._queues.get(name)
             if existing is not None:
                 return existing
-            dead_letters = Queue(f"{name}/$deadletterqueue", max_delivery_count=None)
+            dead_letters = Queue(
+                f"{name}/$deadletterqueue", max_delivery_count=None, clock=self._clock
+            )
             created = Queue(
                 name,
                 lock_duration=self.default_lock_duration,
                 max_delivery_count=DEFAULT_MAX_DELIVERY_COUNT,
+                clock=self._clock,
                 dead_letter_queue=dead_letters,
             )
             self._queues[name] = created
             return created
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move every queue's clock ``seconds`` forward: scheduled messages, locks and time to
+        live come due as if that time had passed (tests skip a long schedule)."""
+        if seconds < 0:
+            raise ValueError("the clock only moves forward")
+        self._offset += seconds
+        for queue in self.queues():
+            queue.wake()
+
+    def _clock(self) -> float:
+        return time.monotonic() + self._offset
 
     def queues(self) -> list[Queue]:
         """Every queue created so far, by name."""

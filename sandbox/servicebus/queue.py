@@ -9,7 +9,9 @@ Semantics follow Azure Service Bus queues:
   to the dead-letter queue with ``DeadLetterReason`` ``MaxDeliveryCountExceeded``;
 - an explicit dead-letter moves a locked message there with the caller's reason;
 - a message whose time to live has passed is dropped (Azure's default: no dead-lettering on
-  expiration).
+  expiration);
+- a message sent with a scheduled enqueue time is held back (``State`` Scheduled, not
+  counted as active) until that time, then delivered like any other.
 
 Dead-lettered messages carry ``DeadLetterReason`` and ``DeadLetterErrorDescription`` as
 application properties, as Azure stamps them. The dead-letter queue is a :class:`Queue` of its
@@ -54,6 +56,8 @@ class Message:
     locked_until_utc: datetime | None = None
     expires_at: float | None = None
     locked_until: float | None = None
+    scheduled_enqueue_time_utc: datetime | None = None
+    available_at: float | None = None
 
     @property
     def dead_letter_reason(self) -> str | None:
@@ -85,6 +89,7 @@ class Queue:
         self._messages: dict[int, Message] = {}
         self._available: list[int] = []
         self._locked: dict[int, Message] = {}
+        self._scheduled: list[tuple[float, int]] = []
         self._sequence = itertools.count(1)
 
     # ----------------------------------------------------------------- sending
@@ -99,10 +104,18 @@ class Queue:
         correlation_id: str | None = None,
         label: str | None = None,
         time_to_live: float | None = None,
+        scheduled_enqueue_time_utc: datetime | None = None,
     ) -> Message:
-        """Enqueue a message; the broker assigns the sequence number (and a missing id)."""
+        """Enqueue a message; the broker assigns the sequence number (and a missing id).
+
+        With ``scheduled_enqueue_time_utc`` in the future the message becomes available then.
+        """
         with self._cond:
             now = self._clock()
+            available_at = None
+            if scheduled_enqueue_time_utc is not None:
+                delay = (scheduled_enqueue_time_utc - datetime.now(UTC)).total_seconds()
+                available_at = now + delay if delay > 0 else None
             message = Message(
                 body=bytes(body),
                 sequence_number=next(self._sequence),
@@ -114,9 +127,34 @@ class Queue:
                 application_properties=dict(application_properties or {}),
                 time_to_live=time_to_live,
                 expires_at=None if time_to_live is None else now + time_to_live,
+                scheduled_enqueue_time_utc=scheduled_enqueue_time_utc,
+                available_at=available_at,
             )
-            self._put(message)
+            if available_at is None:
+                self._put(message)
+            else:
+                self._messages[message.sequence_number] = message
+                heapq.heappush(self._scheduled, (available_at, message.sequence_number))
             return dataclasses.replace(message)
+
+    def scheduled_count(self) -> int:
+        """Messages whose scheduled enqueue time has not come yet."""
+        with self._cond:
+            self._release_scheduled(self._clock())
+            return len(self._scheduled)
+
+    def wake(self) -> None:
+        """Look again at scheduled messages and lock expiries (the clock moved)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def _release_scheduled(self, now: float) -> None:
+        while self._scheduled and self._scheduled[0][0] <= now:
+            _, sequence = heapq.heappop(self._scheduled)
+            message = self._messages.get(sequence)
+            if message is not None:
+                message.available_at = None
+                self._put(message)
 
     def _accept_dead_letter(self, message: Message) -> None:
         """Take a message moved here from the main queue, keeping its sequence number."""
@@ -137,6 +175,7 @@ class Queue:
             while True:
                 now = self._clock()
                 self._reclaim(now)
+                self._release_scheduled(now)
                 message = self._next_available(now)
                 if message is not None:
                     message.delivery_count += 1
@@ -169,6 +208,8 @@ class Queue:
 
     def _next_lock_expiry(self, now: float) -> float:
         expiries = [m.locked_until for m in self._locked.values() if m.locked_until is not None]
+        if self._scheduled:
+            expiries.append(self._scheduled[0][0])
         return max(0.0, min(expiries) - now) if expiries else float("inf")
 
     # ---------------------------------------------------------------- settling
@@ -253,8 +294,10 @@ class Queue:
         """Messages neither settled nor dead-lettered (locked ones included, as in Azure)."""
         with self._cond:
             now = self._clock()
+            self._release_scheduled(now)
             return sum(
-                1 for m in self._messages.values() if m.expires_at is None or m.expires_at > now
+                1 for m in self._messages.values()
+                if (m.expires_at is None or m.expires_at > now) and m.available_at is None
             )
 
     def peek_all(self) -> list[Message]:

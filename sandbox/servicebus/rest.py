@@ -6,9 +6,10 @@ Routes (under ``/servicebus/``; queues are created on first use):
   "deadLetterMessageCount", "maxDeliveryCount", "lockDurationSeconds"}``.
 - ``POST <queue>/messages`` -> 201, send. Body = message body; ``Content-Type`` kept;
   ``BrokerProperties`` header (JSON: ``MessageId``, ``CorrelationId``, ``Label``,
-  ``TimeToLive`` seconds); application properties as one JSON object in
-  ``X-Application-Properties`` (Dataverse's property names are claim URIs, which are not valid
-  HTTP header names, so Azure's one-header-per-property form cannot carry them).
+  ``TimeToLive`` seconds, ``ScheduledEnqueueTimeUtc`` as an RFC 1123 date); application
+  properties as one JSON object in ``X-Application-Properties`` (Dataverse's property names
+  are claim URIs, which are not valid HTTP header names) and, as Azure takes them, one header
+  per property whose value is a JSON string, number or boolean (``MP-Delivery-Count: 3``).
 - ``POST <queue>/messages/head?timeout=<seconds>`` -> peek-lock receive, long-polling up to
   ``timeout`` (default 0): 204 when nothing arrived, else 201 with the body, its
   ``Content-Type``, ``BrokerProperties`` (``MessageId``, ``CorrelationId`` and ``Label``
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import base64
 import json
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
@@ -106,16 +107,49 @@ def _send(queue: Queue, request: Request) -> Response:
     ttl = broker.get("TimeToLive")
     if ttl is not None and (not isinstance(ttl, int | float) or isinstance(ttl, bool) or ttl <= 0):
         raise _HttpError(400, "BrokerProperties.TimeToLive must be a positive number of seconds.")
+    scheduled = _optional_text(broker, "ScheduledEnqueueTimeUtc")
+    try:
+        scheduled_at = parsedate_to_datetime(scheduled) if scheduled else None
+    except (TypeError, ValueError) as exc:
+        raise _HttpError(
+            400, "BrokerProperties.ScheduledEnqueueTimeUtc must be an RFC 1123 date."
+        ) from exc
     queue.send(
         request.get_data(),
         content_type=request.headers.get("Content-Type"),
-        application_properties=_json_header(request, "X-Application-Properties"),
+        application_properties={
+            **_header_properties(request),
+            **_json_header(request, "X-Application-Properties"),
+        },
         message_id=_optional_text(broker, "MessageId"),
         correlation_id=_optional_text(broker, "CorrelationId"),
         label=_optional_text(broker, "Label"),
         time_to_live=ttl,
+        scheduled_enqueue_time_utc=scheduled_at,
     )
     return Response(status=201)
+
+
+# Headers of the request itself; any other header with a JSON scalar value is a property.
+_REQUEST_HEADERS = frozenset({
+    "accept", "accept-encoding", "authorization", "brokerproperties", "connection",
+    "content-length", "content-type", "expect", "host", "transfer-encoding", "user-agent",
+    "x-application-properties",
+})
+
+
+def _header_properties(request: Request) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for name, raw in request.headers.items():
+        if name.lower() in _REQUEST_HEADERS:
+            continue
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(value, str | int | float | bool):
+            properties[name] = value
+    return properties
 
 
 def _receive(queue: Queue, request: Request) -> Response:
@@ -165,6 +199,10 @@ def broker_properties(message: Message) -> dict[str, Any]:
         "SequenceNumber": message.sequence_number,
         "State": "Active",
     }
+    if message.scheduled_enqueue_time_utc is not None:
+        properties["ScheduledEnqueueTimeUtc"] = format_datetime(
+            message.scheduled_enqueue_time_utc, usegmt=True
+        )
     if message.lock_token is not None and message.locked_until_utc is not None:
         properties["LockToken"] = message.lock_token
         properties["LockedUntilUtc"] = format_datetime(message.locked_until_utc, usegmt=True)

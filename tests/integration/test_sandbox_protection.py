@@ -258,3 +258,20 @@ def test_admitted_responses_report_the_remaining_budget(dv: WebApiSession) -> No
     seconds_left = second.headers[TIME_REMAINING_HEADER]
     assert re.fullmatch(r"\d{1,3}(,\d{3})*\.\d\d", seconds_left)
     assert 59.0 < float(seconds_left.replace(",", "")) <= 60.0
+
+
+def test_a_spent_window_refuses_with_a_long_retry_after_until_the_clock_passes_it(
+    dv: WebApiSession,
+) -> None:
+    protection = dv.sandbox.protection
+    protection.spend_window(300)
+
+    refused = dv.get("contacts")
+    protection.advance_clock(120)
+    later = dv.get("contacts")
+    protection.advance_clock(181)
+
+    _assert_throttled(refused, REQUESTS_EXCEEDED)
+    assert refused.headers["Retry-After"] == "300"
+    assert later.headers["Retry-After"] == "180"
+    assert dv.get("contacts").status_code == 200

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 
 import requests
 
@@ -174,3 +175,32 @@ def test_bad_requests_get_azure_style_errors(sandbox: Sandbox) -> None:
     assert requests.delete(url(sandbox, "q/messages/abc/token"), timeout=10).status_code == 400
     assert requests.post(url(sandbox, "bad%20name/messages"), timeout=10).status_code == 400
     assert requests.get(url(sandbox, "q/other"), timeout=10).status_code == 404
+
+
+def test_a_scheduled_message_is_held_back_until_its_time(sandbox: Sandbox) -> None:
+    namespace = sandbox.servicebus
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
+    sent = send(
+        sandbox, "scheduled", b"later",
+        BrokerProperties=json.dumps({"MessageId": "m1", "ScheduledEnqueueTimeUtc": later}),
+        **{"MP-Delivery-Count": "3", "Note": '"text"'},
+    )
+
+    assert sent.status_code == 201
+    assert receive(sandbox, "scheduled").status_code == 204
+    assert namespace.queue("scheduled").scheduled_count() == 1
+    assert namespace.active_count("scheduled") == 0
+    namespace.advance_clock(61)
+    due = receive(sandbox, "scheduled")
+    assert due.status_code == 201 and due.content == b"later"
+    broker = json.loads(due.headers["BrokerProperties"])
+    assert parsedate_to_datetime(broker["ScheduledEnqueueTimeUtc"]) == parsedate_to_datetime(later)
+    carried = json.loads(due.headers["X-Application-Properties"])
+    properties = {name.lower(): value for name, value in carried.items()}
+    assert properties == {"mp-delivery-count": 3, "note": "text"}
+
+
+def test_a_schedule_that_is_not_a_date_is_refused(sandbox: Sandbox) -> None:
+    sent = send(sandbox, "scheduled-bad", b"x",
+                BrokerProperties=json.dumps({"ScheduledEnqueueTimeUtc": "tomorrow"}))
+    assert sent.status_code == 400

@@ -209,3 +209,22 @@ def test_erased_person_is_gone_and_never_recreated(
     report = upkeep(client, navet).run(NOW)
     assert (report.erased_skipped, report.refreshed) == (1, 0)
     assert contact(client, again)["mp_lastenrichedon"] is None
+
+
+def test_pages_are_handled_as_they_arrive(sandbox: Sandbox, navet: RegistryAdapter) -> None:
+    numbers = [ORDINARY, PROTECTED, DECEASED, EMIGRATED, UNKNOWN]
+    with client_for(sandbox, page_size=2) as paged:
+        for number in numbers:
+            add_contact(paged, mp_nationalid=number)
+        sandbox.request_log.clear()
+        report = upkeep(paged, navet, batch_size=2).run(NOW)
+    order = [
+        "read" if entry.method == "GET" and "/contacts" in entry.path else "write"
+        for entry in sandbox.request_log.entries()
+        if "/contacts" in entry.path
+    ]
+    assert (report.selected, report.refreshed) == (5, 5)
+    # Three pages of two, three writes of at most two: the first write goes out before
+    # the last page is read.
+    assert order.count("read") == 3 and order.count("write") == 3
+    assert order.index("write") < len(order) - 1 - order[::-1].index("read")

@@ -19,6 +19,7 @@ from plugins.dataverse.errors import (
     TransportError,
     UnauthorizedError,
 )
+from plugins.dataverse.throttle import ThrottleBudget
 
 URL = "https://org.crm4.dynamics.com"
 API = URL + "/api/data/v9.2/"
@@ -69,7 +70,9 @@ def client_for(
     values: dict[str, Any] = {"url": URL, "retry_backoff_seconds": 0.001, **settings}
     session = ScriptedSession(answers)
     tokens = Tokens()
-    client = DataverseClient(DataverseSettings(**values), token_provider=tokens, session=session)
+    settings = DataverseSettings(**values)
+    budget = ThrottleBudget(settings.max_concurrent_requests)
+    client = DataverseClient(settings, token_provider=tokens, session=session, budget=budget)
     return client, session, tokens
 
 
@@ -178,3 +181,20 @@ def test_bodies_carry_datetimes_and_guids_as_text() -> None:
     assert result.id == GUID and result.created is True
     assert json.loads(sent[0]) == {"scheduledend": "2024-05-01T08:30:00Z"}
     assert session.calls[0][2]["Content-Type"] == "application/json"
+
+
+def test_a_pause_another_call_drew_fails_a_call_at_once_without_sending() -> None:
+    client, session, _ = client_for([], retry_budget_seconds=5)
+    client.budget.throttled(300)
+    with pytest.raises(ThrottledError) as caught:
+        client.get("contacts", GUID)
+    assert session.calls == []
+    assert caught.value.retry_after is not None and 295 < caught.value.retry_after <= 300
+
+
+def test_a_short_pause_another_call_drew_is_waited_out_then_sent() -> None:
+    client, session, _ = client_for([response(200, {"contactid": "x"})], retry_budget_seconds=5)
+    client.budget.throttled(0.2)
+    assert client.get("contacts", GUID) == {"contactid": "x"}
+    assert len(session.calls) == 1
+    assert client.budget.pause_seconds == 0

@@ -156,3 +156,20 @@ def Tick(t):
 def test_apps_the_host_cannot_run_are_refused(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(HostError, match=message):
         load_app(app_file(tmp_path, body))
+
+
+def test_app_settings_override_host_json_as_the_host_applies_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "host.json").write_text(json.dumps({
+        "version": "2.0",
+        "extensions": {"serviceBus": {"maxConcurrentCalls": 4, "maxMessageBatchSize": 100}},
+    }))
+    monkeypatch.setenv("AzureFunctionsJobHost__extensions__serviceBus__maxMessageBatchSize", "1")
+    monkeypatch.setenv("AZUREFUNCTIONSJOBHOST__EXTENSIONS__SERVICEBUS__MAXCONCURRENTCALLS", "2")
+    monkeypatch.setenv("AzureFunctionsJobHost__extensions__http__routePrefix", "fn")
+
+    config = HostConfig.from_folder(tmp_path)
+
+    assert (config.max_message_batch_size, config.max_concurrent_calls) == (1, 2)
+    assert config.route_prefix == "fn"

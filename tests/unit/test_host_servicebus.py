@@ -16,7 +16,12 @@ from sandbox.host.errors import HostError
 from sandbox.host.invoker import Invoker
 from sandbox.host.loader import SERVICEBUS_TRIGGER, FunctionEntry
 from sandbox.host.queue_consumer import QueueConsumer
-from sandbox.host.servicebus import ConnectionInfo, ReceivedMessage, to_function_message
+from sandbox.host.servicebus import (
+    ConnectionInfo,
+    ReceivedMessage,
+    to_function_message,
+    to_function_messages,
+)
 
 EMULATOR = (
     "Endpoint=sb://127.0.0.1:8080/servicebus/;SharedAccessKeyName=sandbox;"
@@ -182,3 +187,42 @@ def test_wait_idle_times_out_while_a_message_is_running() -> None:
     finally:
         consumer.stop()
     assert client.completed == ["m-1"]
+
+
+def test_a_batch_is_built_like_the_worker_builds_it() -> None:
+    messages = to_function_messages([
+        received(1, b'{"a": 1}', DeliveryCount=3),
+        received(2, b"\xff\x00 not text", Label="second"),
+    ])
+    assert [m.get_body() for m in messages] == [b'{"a": 1}', b"\xff\x00 not text"]
+    assert [m.message_id for m in messages] == ["m-1", "m-2"]
+    assert [m.delivery_count for m in messages] == [3, 1]
+    assert [m.sequence_number for m in messages] == [1, 2]
+    assert [m.label for m in messages] == [None, "second"]
+    assert messages[1].application_properties == {"tenant": "t1", "n": 2}
+
+
+def test_a_batch_trigger_gets_what_is_there_and_settles_the_batch_as_one() -> None:
+    calls: list[list[str]] = []
+
+    def consume(msgs: list[ServiceBusMessage]) -> None:
+        calls.append([m.message_id for m in msgs])
+        if len(calls) == 1:
+            raise RuntimeError("the first batch fails")
+
+    client = FakeQueue([received(n) for n in range(1, 6)])
+    binding = {"type": SERVICEBUS_TRIGGER, "name": "msgs", "queueName": "fake",
+               "cardinality": "many"}
+    entry = FunctionEntry("consume", SERVICEBUS_TRIGGER, binding, consume,  # type: ignore[arg-type]
+                          wants_context=False)
+    consumer = QueueConsumer(entry, Invoker(Path(".")), client, 1, 0.01,  # type: ignore[arg-type]
+                             batch_size=3)
+    consumer.start()
+    try:
+        assert consumer.wait_idle(5)
+    finally:
+        consumer.stop()
+    assert calls[0] == ["m-1", "m-2", "m-3"]
+    assert sorted(client.abandoned) == ["m-1", "m-2", "m-3"]
+    assert sorted(client.completed) == [f"m-{n}" for n in range(1, 6)]
+    assert all(len(batch) <= 3 for batch in calls)

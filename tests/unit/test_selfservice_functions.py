@@ -8,7 +8,7 @@ import azure.functions as func
 import pytest
 
 from plugins.dataverse.errors import TransientError
-from plugins.selfservice import functions
+from plugins.selfservice import functions, runtime
 from plugins.selfservice.runtime import NotConfigured
 from plugins.selfservice.web import PageRequest, PageResponse
 
@@ -60,7 +60,7 @@ def test_failures_become_a_try_again_later_page(
     def broken() -> Any:
         raise failure
 
-    monkeypatch.setattr(functions, "current_pages", broken)
+    monkeypatch.setattr(runtime, "current_pages", broken)
 
     answer = functions.mypage_register.build().get_user_function()(http_request())
 
