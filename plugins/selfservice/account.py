@@ -98,7 +98,7 @@ class AccountPages:
         state = sign_in_state(keys, visit.session_id, visit.lang, self.pages.clock())
         try:
             url = oidc.authorization_url(
-                self._callback(visit), state, keys.derive("account-nonce", state),
+                self._callback(), state, keys.derive("account-nonce", state),
                 keys.derive("account-pkce", state), visit.lang,
             )
         except OidcError as exc:
@@ -120,7 +120,7 @@ class AccountPages:
             if not code:
                 raise OidcError("no code")
             identity = oidc.identity(
-                code, self._callback(visit), keys.derive("account-pkce", state),
+                code, self._callback(), keys.derive("account-pkce", state),
                 keys.derive("account-nonce", state),
             )
         except (OidcError, TokenError) as exc:
@@ -184,8 +184,8 @@ class AccountPages:
             action_label=account_text(lang, "email_link"),
         )
 
-    def _callback(self, visit: Visit) -> str:
-        return f"{self.pages.frame.public_base(visit)}/account-signin/callback"
+    def _callback(self) -> str:
+        return f"{self.pages.frame.public_base()}/account-signin/callback"
 
     def _problem(self, visit: Visit, problem: str, status: int) -> PageResponse:
         lang = visit.lang

@@ -96,7 +96,7 @@ def _member_page(sandbox: Sandbox, client: DataverseClient, invoice_id: str) -> 
         dataverse=dataverse_settings(sandbox),
         selfservice=SelfServiceSettings(
             organisation_name="Nordic University Alumni", link_keys={"demo": LINK_KEY},
-            link_key_id="demo",
+            link_key_id="demo", public_base_url="https://alumni.example/api/mypage",
         ),
         dues=SETTINGS,
     )
