@@ -41,7 +41,9 @@ def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
     """Whether ``header`` is the signature of ``body`` under ``secret``."""
     if not header:
         return False
-    return hmac.compare_digest(signature_of(secret, body), header.strip())
+    # Bytes, not str: compare_digest refuses str with non-ASCII characters (a 500, not a 401).
+    given = header.strip().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(signature_of(secret, body).encode("ascii"), given)
 
 
 def payment_of(body: bytes) -> BankPayment:

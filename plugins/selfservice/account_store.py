@@ -104,7 +104,8 @@ class AccountStore:
                 i.entity_set, invoice_id,
                 expand=(odata.Expand(i.membership_nav, select=(self.schema.membership.name,)),),
             )
-        except NotFoundError:
+        except (NotFoundError, ValueError):
+            # ValueError: the id in the URL is not a GUID; no such invoice either way.
             return None
         if row is None or str(row.get(lookup_value(i.person)) or "").lower() != person_id.lower():
             return None

@@ -312,6 +312,12 @@ class SelfServicePages:
                 log.info("selfservice: registration %s: no address to confirm with; the "
                          "office sees its proposed changes", registration_id)
                 return
+            # Counted per recipient, not per address typed in: registrations naming one
+            # person's identity number with ever new addresses must not flood their inbox.
+            if not self.per_email.allow(f"confirm:{normalise_email(target.address)}"):
+                log.warning("selfservice: registration %s: confirmations to that address are "
+                            "rate-limited; the office sees its proposed changes", registration_id)
+                return
             lifetime = timedelta(minutes=self.settings.link_lifetime_minutes)
             link = new_link(LinkPurpose.CONFIRM, self.clock(), lifetime)
             url = self._link_url(visit, link)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import requests
 from conftest import WebApiSession
 from pydantic import SecretStr
 from selfservice_harness import free_port
@@ -229,6 +230,22 @@ class PipelineEnv:
             namespace.queue(PARKED).complete(message.sequence_number, message.lock_token)
             taken.append(message)
         return taken
+
+    def post_together(self, bodies: list[bytes]) -> None:
+        """POST events to the webhook at the same time (the queue takes them in one batch, so
+        concurrent deliveries race on the per-event path, or between instances)."""
+        url = f"{self.host.base_url}/api/registration/events"
+        answers: list[int] = []
+        threads = [
+            threading.Thread(target=lambda body=body: answers.append(requests.post(
+                url, params={"code": WEBHOOK_KEY}, data=body, timeout=30).status_code))
+            for body in bodies
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == [200] * len(bodies)
 
     def deliver(self, messages: list[Message], copies: int = 1) -> None:
         """Put parked events on the pipeline's queue, ``copies`` times each."""

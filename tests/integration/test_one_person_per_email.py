@@ -42,14 +42,25 @@ def registration(national_id: str | None, email: str) -> dict[str, Any]:
 
 
 def race(env: PipelineEnv, first: dict[str, Any], second: dict[str, Any]) -> list[str]:
-    """Create both registrations, deliver their events so their change sets meet; the ids
-    of the people the two registrations were linked to."""
+    """Create both registrations and deliver their events at the same time, so their change
+    sets meet (on the webhook: the queue would take both in one batch, which the next test
+    covers); the ids of the people the two registrations were linked to."""
     with env.routed("parked"):
         ids = [env.create_registration(**first), env.create_registration(**second)]
         events = env.take_parked()
         with env.change_sets_meet(2):
-            env.deliver(events)
-            env.settle()
+            env.post_together([event.body for event in events])
+    return [env.registration(i)["_mp_personid_value"] for i in ids]
+
+
+def in_one_batch(env: PipelineEnv, first: dict[str, Any], second: dict[str, Any]) -> list[str]:
+    """Both registrations' events on the queue at once: decided in one batch, their change
+    sets in one ``$batch``; the ids of the people they were linked to."""
+    with env.routed("parked"):
+        ids = [env.create_registration(**first), env.create_registration(**second)]
+        events = env.take_parked()
+    env.deliver(events)
+    env.settle()
     return [env.registration(i)["_mp_personid_value"] for i in ids]
 
 
@@ -89,6 +100,17 @@ def test_two_registrations_of_one_new_person_at_once_give_one_person(
         assert len(people) == 1, f"pair {index}: {len(people)} people"
         assert set(linked) == {people[0]["contactid"]}
     PEOPLE[kind] = counts
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_registrations_of_one_new_person_in_one_queue_batch_give_one_person(
+    env: PipelineEnv, kind: str
+) -> None:
+    first, second, email = pair(kind, PAIRS)
+    linked = in_one_batch(env, first, second)
+    people = people_with(env, email)
+    assert len(people) == 1
+    assert set(linked) == {people[0]["contactid"]}
 
 
 def test_two_existing_people_sharing_an_address_are_a_conflict_never_merged(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -448,29 +447,12 @@ def test_the_same_event_twice_changes_nothing_the_second_time(env: PipelineEnv) 
         assert len(env.query("contacts?$filter=emailaddress1 eq 'twice@example.org'")) == 1
 
 
-def post_together(env: PipelineEnv, bodies: list[bytes]) -> None:
-    """POST events to the webhook at the same time (the queue takes them in one batch, so
-    concurrent deliveries race on the per-event path, or between instances)."""
-    url = f"{env.host.base_url}/api/registration/events"
-    answers: list[int] = []
-    threads = [
-        threading.Thread(target=lambda body=body: answers.append(requests.post(
-            url, params={"code": WEBHOOK_KEY}, data=body, timeout=30).status_code))
-        for body in bodies
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert answers == [200] * len(bodies)
-
-
 def test_the_same_event_twice_at_the_same_time_is_written_once(env: PipelineEnv) -> None:
     with env.routed("parked"):
         registration_id = env.create_registration(**form(None, "together@example.org"))
         [event] = env.take_parked()
         with env.change_sets_meet(2):
-            post_together(env, [event.body, event.body])
+            env.post_together([event.body, event.body])
         assert env.registration(registration_id)["mp_status"] == NOT_APPROVED
         assert len(env.tasks(registration_id)) == 1
         assert len(env.query("contacts?$filter=emailaddress1 eq 'together@example.org'")) == 1
@@ -484,7 +466,7 @@ def test_two_registrations_of_one_new_person_at_the_same_time_give_one_person(
         second = env.create_registration(**form(TOGETHER, "e.dijkstra@example.org"))
         events = env.take_parked()
         with env.change_sets_meet(2):
-            post_together(env, [event.body for event in events])
+            env.post_together([event.body for event in events])
     [contact] = env.contacts(TOGETHER)
     rows = [env.registration(first), env.registration(second)]
     assert sorted((r["mp_status"], r["mp_reason"]) for r in rows) == [

@@ -28,6 +28,11 @@ def test_signature_is_over_the_raw_body() -> None:
     assert not signature_ok(SECRET, raw, "")
 
 
+@pytest.mark.parametrize("header", ["sha256=\u00e9", "\u00e9", "\udcff", "sha256=" + "\u00e9" * 64])
+def test_a_signature_that_is_not_ascii_is_refused_not_a_crash(header: str) -> None:
+    assert not signature_ok(SECRET, body(), header)
+
+
 def test_payment_keyed_by_provider_id() -> None:
     payment = payment_of(body())
     assert payment.key == "webhook-pay_1"
