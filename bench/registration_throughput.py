@@ -59,12 +59,9 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
-
-from stdnum import luhn
 
 from plugins.admin.endpoint import QueueDelivery
 from plugins.admin.steps import RegistrationOptions, register
@@ -103,6 +100,8 @@ from sandbox.product_settings import dataverse_settings
 from sandbox.servicebus.queue import Message
 from sandbox.webapi.context import API_PATH
 
+from .workload import ADDRESS, DEGREE, FEW_CREDITS, WorkloadPerson
+
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION_APP = ROOT / "function_app.py"
 MAP = SchemaMap()
@@ -115,12 +114,6 @@ UNLIMITED = Limits(requests=10**9, execution_ms=10**12, concurrency=10**6)
 THROTTLED = 429
 SUBMITTERS = 8
 
-DEGREE = [{"code": "DA1001", "name": "Datateknik", "credits": "90", "start": "2010-08-30",
-           "end": "2012-06-03", "passed_on": "2012-06-01"}]
-FEW_CREDITS = [{"code": "DA1002", "name": "Intro", "credits": "7.5", "start": "2020-08-31",
-                "end": "2020-10-25", "passed_on": "2020-10-20"}]
-ADDRESS = [{"kind": "registered", "lines": ["Storgatan 1"], "postal_code": "11122",
-            "city": "STOCKHOLM"}]
 
 
 # --------------------------------------------------------------------------- the workload
@@ -131,7 +124,7 @@ class Case:
     """One kind of registration: who the person is to Dataverse and to the registries."""
 
     name: str
-    expected: Status  # what seed 001's rules give
+    expected: Status  # what the registration rules give
     categories: frozenset[Category] | None = None  # None: not in Dataverse yet
     courses: list[dict[str, str]] | None = None  # None: unknown to Ladok
     protection: str | None = None  # None: unknown to Navet
@@ -159,18 +152,8 @@ CASES = (
 
 
 @dataclass(frozen=True)
-class Person:
+class Person(WorkloadPerson[Case]):
     """A person of the workload and the registration the form creates for them."""
-
-    index: int
-    case: Case
-
-    @property
-    def national_id(self) -> str:
-        """A valid 12-digit personnummer, one birth date per person."""
-        born = date(1950, 1, 1) + timedelta(days=self.index)
-        digits = born.strftime("%y%m%d") + "238"
-        return born.strftime("%Y%m%d") + "238" + luhn.calc_check_digit(digits)
 
     @property
     def email(self) -> str:

@@ -289,7 +289,7 @@ class TaskMap(_Map):
 
 
 class PreferenceMap(_Map):
-    """The choice numbers of relationship topics and channels (seed 003)."""
+    """The choice numbers of relationship topics and channels (what the person asked for)."""
 
     topic_values: dict[str, int] = {
         "newsletter": 100000000,

@@ -285,7 +285,7 @@ class RegistrySettings(BaseModel):
 
 
 class RegistrationSettings(BaseModel):
-    """The registration pipeline (seed 001): alumni rule, registries, review task, triggers.
+    """The registration pipeline: alumni rule, registries, review task, triggers.
 
     ``alumni_rule`` is JSON (``REGISTRATION__ALUMNI_RULE='{"any_of": [{"kind":
     "degree_awarded"}, {"kind": "min_credits", "credits": 60}]}'``); see
@@ -491,7 +491,7 @@ def is_public_base_url(value: str) -> bool:
 
 
 class SyncSettings(BaseModel):
-    """Keeping the register current and the membership lifecycle (seed 002).
+    """Keeping the register current and the membership lifecycle.
 
     Timers, each off until ``enabled``: register upkeep (contacts not enriched for
     ``max_age_days`` are refreshed from the population register), the degree feed (hourly:

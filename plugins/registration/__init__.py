@@ -1,1 +1,1 @@
-"""Alumni registration: match, decide, write back (seed 001)."""
+"""Alumni registration: match, decide, write back."""

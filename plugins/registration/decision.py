@@ -1,4 +1,4 @@
-"""The registration decision of seed 001 (pure).
+"""The registration decision (pure).
 
 From what is known about a registration (its validation problems, the match, the matched
 person's categories, what the registries said and whether the institution's alumni rule

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Status(StrEnum):
-    """A registration's status (seed 001), with the Swedish names the alumni office uses."""
+    """A registration's status, with the Swedish names the alumni office uses."""
 
     RECEIVED = "Received"  # Inkommen
     APPROVED_REGISTERED_ALUMNUS = "ApprovedRegisteredAlumnus"  # Godkänd pga registrerad alumn

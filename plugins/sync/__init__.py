@@ -1,4 +1,4 @@
-"""Keeping the member register current: registry enrichment and lifecycle (seed 002).
+"""Keeping the member register current: registry enrichment and lifecycle.
 
 Pure core: :mod:`.enrichment` (registry diffs), :mod:`.lifecycle` (statuses and due
 events), :mod:`.triggers` (what Dataverse events start at once), :mod:`.policy` (preferences

@@ -6,7 +6,7 @@ Web API exactly as an administrator would (``member-plugins register``, Service 
 then plays the alumni office's day: registrations arrive as the self-service form creates
 them, an administrator decides two manual reviews, two alumni unregister. It waits for the
 pipeline and prints each registration's status, reason and the Web API requests it took,
-and exits non-zero if any status differs from what seed 001 prescribes.
+and exits non-zero if any status differs from what the registration rules prescribe.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ REG = MAP.registration
 
 @dataclass(frozen=True)
 class Submission:
-    """One form submission of the demo and the status seed 001 says it must end with."""
+    """One form submission of the demo and the status the registration rules give it."""
 
     label: str
     expected: Status
@@ -231,7 +231,7 @@ def _registry_calls(sandbox: Sandbox) -> str:
 
 
 def run_demo() -> int:
-    """Run the demo; 0 when every registration got the status seed 001 prescribes."""
+    """Run the demo; 0 when every registration got the status the registration rules prescribe."""
     configure_logging(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="member-plugins-demo-") as state:
         config = SandboxConfig(https=True, state_dir=state)
@@ -274,7 +274,8 @@ def run_demo() -> int:
                 print_review_queue(client, MAP)
                 all_good = degrees_right and dues_right and checked and decided
     print()
-    print("every status as seed 001 prescribes" if all_good else "SOME STATUSES ARE WRONG")
+    verdict = "every status as the registration rules prescribe"
+    print(verdict if all_good else "SOME STATUSES ARE WRONG")
     return 0 if all_good else 1
 
 

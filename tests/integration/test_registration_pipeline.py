@@ -28,6 +28,8 @@ from pipeline_env import (
 )
 from steps_registration import system_jobs
 
+from bench.workload import ADDRESS, DEGREE, FEW_CREDITS
+
 PIPELINE_TAG = "member-plugins-registration"
 RECEIVED, REGISTERED, APPROVED, NOT_APPROVED = 100000000, 100000001, 100000002, 100000003
 MANUALLY, DENIED, UNREGISTERED = 100000004, 100000005, 100000006
@@ -61,20 +63,14 @@ DETAILS = (
 )
 OFFICE = personnummer("19811010", "122")
 
-DEGREE_CREDITS = [{"code": "DA1001", "name": "Datateknik", "credits": "90", "start": "2010-08-30",
-                   "end": "2012-06-03", "passed_on": "2012-06-01"}]
-FEW_CREDITS = [{"code": "DA1002", "name": "Intro", "credits": "7.5", "start": "2020-08-31",
-                "end": "2020-10-25", "passed_on": "2020-10-20"}]
-ADDRESS = [{"kind": "registered", "lines": ["Storgatan 1"], "postal_code": "11122",
-            "city": "STOCKHOLM"}]
 SEED = {
     "registries": {
         "ladok": {
-            NEW_ALUMNUS: {"first_name": "Grace", "last_name": "Hopper", "courses": DEGREE_CREDITS},
+            NEW_ALUMNUS: {"first_name": "Grace", "last_name": "Hopper", "courses": DEGREE},
             NEW_NOT_ALUMNUS: {"first_name": "Alan", "last_name": "Turing", "courses": FEW_CREDITS},
-            PROTECTED: {"first_name": "Hidden", "last_name": "Person", "courses": DEGREE_CREDITS},
+            PROTECTED: {"first_name": "Hidden", "last_name": "Person", "courses": DEGREE},
             TOGETHER: {"first_name": "Edsger", "last_name": "Dijkstra",
-                       "courses": DEGREE_CREDITS},
+                       "courses": DEGREE},
         },
         "navet": {
             NEW_ALUMNUS: {"first_name": "Grace Brewster", "last_name": "Hopper",

@@ -1,4 +1,4 @@
-"""The README's "Running locally", followed literally with the installed command line.
+"""docs/admin.md's "Try it on your machine", followed literally with the installed command line.
 
 ``member-plugins sandbox --https --seed ... --write-settings``, then ``member-plugins serve``
 with that file, then ``member-plugins register`` with Service Bus delivery, then one
@@ -79,6 +79,32 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *argv], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
     )
+
+
+ADMIN_GUIDE = ROOT / "docs" / "admin.md"
+
+
+def documented_commands() -> list[str]:
+    """The commands of the guide's first ``sh`` block, continuation lines joined, comments
+    dropped."""
+    text = ADMIN_GUIDE.read_text(encoding="utf-8")
+    section = text[text.index("## 1. Try it on your machine"):]
+    block = section[section.index("```sh\n") + 6:section.index("```", section.index("```sh") + 5)]
+    joined = re.sub(r"\\\n\s*", " ", block)
+    return [" ".join(line.split("#", 1)[0].split()) for line in joined.splitlines()
+            if line.split("#", 1)[0].strip()]
+
+
+def test_the_guide_shows_the_commands_this_test_runs() -> None:
+    assert documented_commands() == [
+        "make demo",
+        ".venv/bin/member-plugins sandbox --https --seed sandbox/demo/seed.json "
+        "--write-settings local.settings.json",
+        ".venv/bin/member-plugins serve --settings local.settings.json",
+        ".venv/bin/member-plugins register --settings local.settings.json "
+        "--servicebus-namespace sb://127.0.0.1:<port>/servicebus/ --queue mp-registration-events "
+        "--sas-key-name sandbox --sas-key sandbox",
+    ]
 
 
 def test_sandbox_serve_register_and_one_registration_over_the_queue(

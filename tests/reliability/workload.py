@@ -20,17 +20,18 @@ import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from bench.workload import ADDRESS, DEGREE, FEW_CREDITS, WorkloadPerson
 from plugins.core.schema_map import SchemaMap
 from plugins.registration.model import Status
 from sandbox.app import Sandbox
 from sandbox.store import ChangeEvent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
-from pipeline_env import PipelineEnv, personnummer
+from pipeline_env import PipelineEnv
 
 MAP = SchemaMap()
 REG, CONTACT, TASK = MAP.registration, MAP.contact, MAP.task
@@ -40,12 +41,6 @@ NOT_APPROVED = REG.status_values[Status.NOT_APPROVED]
 ALUMNUS, REGISTERED_ALUMNUS, STUDENT = (
     str(CONTACT.category_values[c]) for c in ("Alumnus", "RegisteredAlumnus", "Student")
 )
-DEGREE = [{"code": "DA1001", "name": "Datateknik", "credits": "90", "start": "2010-08-30",
-           "end": "2012-06-03", "passed_on": "2012-06-01"}]
-FEW_CREDITS = [{"code": "DA1002", "name": "Intro", "credits": "7.5", "start": "2020-08-31",
-                "end": "2020-10-25", "passed_on": "2020-10-20"}]
-ADDRESS = [{"kind": "registered", "lines": ["Storgatan 1"], "postal_code": "11122",
-            "city": "STOCKHOLM"}]
 
 
 @dataclass(frozen=True)
@@ -75,16 +70,10 @@ CASES = (
 
 
 @dataclass(frozen=True)
-class Person:
+class Person(WorkloadPerson[Case]):
     """One real person of the workload."""
 
-    index: int
-    case: Case
-
-    @property
-    def national_id(self) -> str:
-        born = date(1940, 1, 1) + timedelta(days=self.index)
-        return personnummer(born.strftime("%Y%m%d"), "238")
+    FIRST_BORN: ClassVar[date] = date(1940, 1, 1)
 
     def form(self, copy: int) -> dict[str, Any]:
         """Registration ``copy`` as the form fills it in (the number as people type it)."""

@@ -1,4 +1,4 @@
-"""The status table of seed 001, case by case (pure: no I/O)."""
+"""The registration status table, case by case (pure: no I/O)."""
 
 from __future__ import annotations
 
