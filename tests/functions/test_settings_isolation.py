@@ -98,7 +98,7 @@ def test_a_bad_registration_setting_stops_only_the_registration_functions(
     assert len(lines) == 1 and "FUNCTION-AFTER" not in lines[0].upper()
     message = func.ServiceBusMessage(body=EVENT)
     with pytest.raises(SettingsError, match="REGISTRATION__ALUMNI_RULE"):
-        registration_queue.build().get_user_function()(message)
+        registration_queue.build().get_user_function()([message])
     assert page(host).status_code == 200
     report = health(host)
     assert report.status_code == 503

@@ -244,11 +244,16 @@ def _contact_tabs(schema: SchemaMap) -> tuple[Tab, ...]:
     c = schema.contact
     registry = ("protection_level", "deceased", "emigrated", "registry_source",
                 "last_enriched_on")
+    # Written from the student register only (the degrees are rows of their own table).
+    studies = ("study_programmes", "first_study_year", "last_study_year", "study_credits",
+               "student_ref")
     return (
         Tab("alumnus", "tab.alumnus", (
             Section("categories", "section.categories",
                     _fields(c, "first_name", "last_name", "emails", "categories", *registry,
                             readonly=registry)),
+            Section("studies", "section.studies",
+                    _fields(c, *studies, readonly=studies)),
             Section("consent", "section.consent",
                     _fields(c, "consent_version", "consent_on", "consent_source",
                             readonly=("consent_source",))),
