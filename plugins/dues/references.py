@@ -64,6 +64,10 @@ def make_reference(base: str, scheme: ReferenceScheme) -> str:
         with_length = base + str((len(base) + 2) % 10)
         text = with_length + luhn.calc_check_digit(with_length)
     elif scheme is ReferenceScheme.NO_KID_MOD11:
+        # A MOD11 remainder of 10 would need "-" as check digit, which Nets' OCR giro files
+        # and the banks' parsers refuse: such a base steps on to the next number instead.
+        while _mod11_digit(base) == "-":
+            base = str(int(base) + 1)
         text = base + _mod11_digit(base)
     else:
         text = base + _fi_digit(base)

@@ -37,8 +37,10 @@ def test_check_digits(base: str, scheme: ReferenceScheme, expected: str) -> None
 
 
 def test_mod11_remainder_ten_is_a_dash_and_eleven_a_zero() -> None:
-    # 6*2 = 12, 12 % 11 = 1, 11 - 1 = 10 -> "-"; 0 -> 11 - 0 = 11 -> "0".
-    assert make_reference("6", ReferenceScheme.NO_KID_MOD11) == "6-"
+    # 6*2 = 12, 12 % 11 = 1, 11 - 1 = 10 -> "-", which banks refuse: the product issues the
+    # next base instead (7*2 = 14, 11 - 3 = 8), but still reads a "-" it is given.
+    # 0 -> 11 - 0 = 11 -> "0".
+    assert make_reference("6", ReferenceScheme.NO_KID_MOD11) == "78"
     assert valid_reference("6-", ReferenceScheme.NO_KID_MOD11)
     assert make_reference("0", ReferenceScheme.NO_KID_MOD11) == "00"
 
@@ -69,3 +71,10 @@ def test_every_invoice_key_gives_a_valid_reference(key: str, scheme: ReferenceSc
     base = reference_base(key)
     assert len(base) == 14 and base[0] != "0" and base == reference_base(key)
     assert valid_reference(make_reference(base, scheme), scheme)
+
+
+def test_a_kid_never_needs_a_dash_as_its_mod11_check_digit() -> None:
+    bases = [str(10**13 + n) for n in range(200)]
+    kids = [make_reference(base, ReferenceScheme.NO_KID_MOD11) for base in bases]
+    assert all(kid.isdigit() for kid in kids)
+    assert all(valid_reference(kid, ReferenceScheme.NO_KID_MOD11) for kid in kids)
