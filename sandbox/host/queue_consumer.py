@@ -117,13 +117,10 @@ class QueueConsumer:
             with self._state:
                 self._in_flight += 1
                 self._activity += 1
-            if self.batch_size is None:
-                pool.submit(self._process, message)
-                continue
             batch = [message]
-            while len(batch) < self.batch_size and (more := self._receive()) is not None:
+            while len(batch) < (self.batch_size or 1) and (more := self._receive()) is not None:
                 batch.append(more)
-            pool.submit(self._process_batch, batch)
+            pool.submit(self._process, batch)
 
     def _receive(self) -> ReceivedMessage | None:
         try:
@@ -139,43 +136,24 @@ class QueueConsumer:
             self._receive_failing = False
         return message
 
-    def _process(self, message: ReceivedMessage) -> None:
+    def _process(self, messages: list[ReceivedMessage]) -> None:
+        """Invoke the function with ``messages`` (one, or a batch for a ``many`` trigger) and
+        settle them all by its outcome, as the host does."""
         try:
             try:
-                function_message = to_function_message(message)
-            except (ValueError, TypeError):
-                log.exception(
-                    "message %s on '%s' cannot be converted for the function",
-                    message.message_id, self._client.queue,
+                argument: object = (
+                    to_function_message(messages[0]) if self.batch_size is None
+                    else to_function_messages(messages)
                 )
-                self._settle(self._client.abandon, "abandon", message)
-                return
-            try:
-                self._invoker.invoke(self.entry, function_message, discard_result)
-            except Exception:
-                self._settle(self._client.abandon, "abandon", message)
-            else:
-                self._settle(self._client.complete, "complete", message)
-        finally:
-            with self._state:
-                self._in_flight -= 1
-                self._activity += 1
-                self._state.notify_all()
-            self._slots.release()
-
-    def _process_batch(self, messages: list[ReceivedMessage]) -> None:
-        try:
-            try:
-                function_messages = to_function_messages(messages)
             except (ValueError, TypeError):
                 log.exception(
-                    "a batch of %d messages on '%s' cannot be converted for the function",
+                    "%d message(s) on '%s' cannot be converted for the function",
                     len(messages), self._client.queue,
                 )
                 self._settle_all(self._client.abandon, "abandon", messages)
                 return
             try:
-                self._invoker.invoke(self.entry, function_messages, discard_result)
+                self._invoker.invoke(self.entry, argument, discard_result)
             except Exception:
                 self._settle_all(self._client.abandon, "abandon", messages)
             else:
