@@ -40,7 +40,6 @@ from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
 from plugins.registries.models import RegistryPerson, StudyFacts
 from plugins.sync.repository import Tombstones
-from plugins.sync.tombstone import identity_hash
 
 from .decision import (
     Decision,
@@ -390,8 +389,7 @@ class RegistrationService:
         before a person would be created."""
         if not (national_id and self._tombstone_key):
             return False
-        hashed = identity_hash(national_id, self._tombstone_key)
-        return bool(self._tombstones.any_of([hashed]))
+        return bool(self._tombstones.erased([national_id], self._tombstone_key))
 
     def _follow_up(self, registration_id: str, attempt: int) -> Outcome:
         read = self.repository.read_for_admin(registration_id)

@@ -48,7 +48,6 @@ from plugins.registries.models import RegistryName
 from .degree_changes import CertificateChange, degree_row, fold
 from .graduation import alumnus_categories
 from .repository import Checkpoints, MappedTable, Tombstones, chunks, lookup_value
-from .tombstone import identity_hash
 
 log = logging.getLogger(__name__)
 
@@ -253,8 +252,7 @@ class DegreeFeed:
     def _erased(self, numbers: dict[str, str]) -> set[str]:
         if not self._key or not numbers:
             return set()
-        hashes = {identity_hash(n, self._key): n for n in numbers}
-        return {hashes[h] for h in self._tombstones.any_of(hashes)}
+        return set(self._tombstones.erased(numbers, self._key))
 
     def _titles_for(self, changes: list[CertificateChange]) -> dict[str, DegreeTitle]:
         wanted = {c.record.title_ref for c in changes if c.record and c.record.title_ref}

@@ -86,8 +86,7 @@ class Erasure:
 
     def is_erased(self, canonical_national_id: str) -> bool:
         """Whether the person with this (canonical) identity number was erased."""
-        hashed = identity_hash(canonical_national_id, self._key)
-        return bool(self.tombstones.any_of([hashed]))
+        return bool(self.tombstones.erased([canonical_national_id], self._key))
 
     def hash_of(self, canonical_national_id: str) -> str:
         """The tombstone hash of an identity number (to compare with a bulk read)."""

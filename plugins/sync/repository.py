@@ -16,6 +16,8 @@ from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient, UpsertMode
 from plugins.dataverse.errors import DuplicateRecordError
 
+from .tombstone import identity_hash
+
 T = TypeVar("T")
 
 
@@ -135,6 +137,12 @@ class Tombstones:
             )
             found.update(str(row[column]) for row in rows)
         return frozenset(found)
+
+    def erased(self, national_ids: Iterable[str], key: str) -> frozenset[str]:
+        """Which of these (canonical) identity numbers belong to erased people, hashed with
+        ``key`` as the tombstones were (one read per 50 numbers)."""
+        hashes = {identity_hash(number, key): number for number in national_ids}
+        return frozenset(hashes[found] for found in self.any_of(hashes))
 
     def add(self, identity_hash: str, erased_on: datetime) -> None:
         """Remember an erased person; nothing changes when they are already remembered."""
