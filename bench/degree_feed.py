@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,20 +34,12 @@ from plugins.sync.repository import MappedTable
 from sandbox.app import Sandbox
 from sandbox.config import Limits, SandboxConfig
 
+from .child import StaticToken, peak_kib, rss_kib
+
 SCHEMA = SchemaMap()
 NOW = datetime(2025, 6, 23, 1, 0, tzinfo=UTC)
 DEGREE = {"code": "F2MSC", "title": "Teknologie masterexamen", "title_en": "Master of Science",
           "awarded_on": "2024-06-14", "credits": "120"}
-
-
-class _Token:
-    """A token the sandbox issued, handed to the child process."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def token(self, *, force_refresh: bool = False) -> str:
-        return self._token
 
 
 def personnummer(index: int) -> str:
@@ -71,34 +62,21 @@ def publish(sandbox: Sandbox, events: int, degrees: int, page_size: int) -> list
     return numbers
 
 
-def _rss_kib() -> int:
-    return int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() // 1024
-
-
-def _peak_kib() -> int:
-    """The process's peak resident memory (``VmHWM``; unlike ``ru_maxrss`` it does not carry
-    the parent's size over from before ``exec``)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
 def consume(base_url: str, token: str, ladok: dict[str, Any], flush: int) -> dict[str, Any]:
     """Read the whole feed once (in the child process); the run's figures."""
     settings = DataverseSettings(url=base_url)
     registry = RegistrySettings.Ladok.model_validate(ladok)
     http = RegistrySettings.Http()
-    with DataverseClient(settings, token_provider=_Token(token)) as client:
+    with DataverseClient(settings, token_provider=StaticToken(token)) as client:
         reader = LadokFeedReader.from_settings(registry, http)
         feed = DegreeFeed(client, SCHEMA, reader,
                           SyncSettings.DegreeFeed(enabled=True, flush_events=flush,
                                                   max_pages_per_run=1_000_000), None)
-        before = _rss_kib()
+        before = rss_kib()
         started = time.perf_counter()
         report = feed.run(NOW)
         seconds = time.perf_counter() - started
-        peak = _peak_kib()
+        peak = peak_kib()
         reader.close()
         return {
             "events": report.events, "degree_events": report.degree_events,
@@ -117,7 +95,7 @@ def run(events: int, degrees: int, page_size: int, flush: int) -> dict[str, Any]
     ) as sandbox:
         numbers = publish(sandbox, events, degrees, page_size)
         with DataverseClient(DataverseSettings(url=sandbox.base_url),
-                             token_provider=_Token(sandbox.auth.issue_token())) as admin:
+                             token_provider=StaticToken(sandbox.auth.issue_token())) as admin:
             admin.create_multiple(
                 MappedTable.of(SCHEMA.contact),
                 [{"lastname": "Alumn", "mp_nationalid": n} for n in numbers[::2]],
