@@ -31,9 +31,12 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TextIO
 
-from plugins.identity import mask_email, mask_national_id
-
+from .lazy import LazyModule
 from .metrics import counters
+
+# The identity package loads its pydantic models and number validators; the first record
+# that needs masking pays for them, not the start of every process that logs.
+identity = LazyModule("plugins.identity")
 
 CONTEXT_FIELDS = ("correlation_id", "operation_id", "registration_id", "outcome")
 CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
@@ -62,8 +65,8 @@ _telemetry_configured = False
 
 def mask_personal_data(text: str) -> str:
     """``text`` with identity numbers and e-mail addresses masked."""
-    text = _EMAIL.sub(lambda match: mask_email(match.group()), text)
-    return _NATIONAL_ID.sub(lambda match: mask_national_id(match.group()), text)
+    text = _EMAIL.sub(lambda match: identity.mask_email(match.group()), text)
+    return _NATIONAL_ID.sub(lambda match: identity.mask_national_id(match.group()), text)
 
 
 @contextmanager

@@ -16,7 +16,10 @@ from plugins.sync.lifecycle import EventKind, MembershipStatus
 
 
 class _Map(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+    # The string under each field documents it (docs/settings.md). Not
+    # use_attribute_docstrings: pydantic would read and tokenise this file's source when the
+    # module loads, half its import time; settings_doc reads the strings when it needs them.
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class RegistrationMap(_Map):

@@ -7,10 +7,15 @@ without being documented.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+from itertools import pairwise
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr
@@ -63,8 +68,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _describe(field: FieldInfo) -> str:
-    text = field.description or ""
+@cache
+def attribute_docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """The string literal under each annotated field in ``model``'s class body (an
+    attribute docstring, PEP 257), read from its source; a base class's too."""
+    found: dict[str, str] = {}
+    for base in reversed(model.__mro__):
+        if base is BaseModel or not issubclass(base, BaseModel):
+            continue
+        statements = ast.parse(textwrap.dedent(inspect.getsource(base))).body[0].body
+        for node, after in pairwise(statements):
+            if (
+                isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                found[node.target.id] = inspect.cleandoc(after.value.value)
+    return found
+
+
+def _describe(field: FieldInfo, model: type[BaseModel], name: str) -> str:
+    text = field.description or attribute_docstrings(model).get(name, "")
     nested = _model_of(field.annotation)
     if not text and nested is not None and nested.__doc__:
         text = nested.__doc__.strip().splitlines()[0]
@@ -83,7 +107,7 @@ def setting_rows(model: type[BaseModel] = Settings, prefix: str = "") -> Iterato
         if nested is not None and not leaf_like and nested.model_fields and not _is_rule(nested):
             yield from setting_rows(nested, f"{env}__")
             continue
-        yield SettingRow(env, _default_text(field), _describe(field))
+        yield SettingRow(env, _default_text(field), _describe(field, model, name))
 
 
 def _is_rule(model: type[BaseModel]) -> bool:

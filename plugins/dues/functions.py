@@ -6,6 +6,9 @@ a missing or wrong signature 401, a body that is not a payment 400, a bad ``DUES
 Dataverse) setting 503 naming it, and none of these writes anything. A recorded (or already
 recorded) payment gets 200. Only the dues plugin's settings groups are read; the pages'
 organisation name is used when it can be read, and a bad page setting never stops dues.
+
+The dues services (and their PDF library) are imported on the first invocation
+(:class:`plugins.core.lazy.LazyModule`), not when the Function App starts.
 """
 
 from __future__ import annotations
@@ -13,15 +16,19 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
-from plugins.core.settings import Settings
-from plugins.core.settings_groups import SettingsError, load_group, load_plugin
-from plugins.dataverse.errors import DataverseError
+from plugins.core.lazy import LazyModule
 
-from .runtime import Dues
-from .webhook import SIGNATURE_HEADER, WebhookError, payment_of, signature_ok
+if TYPE_CHECKING:
+    from plugins.core.settings import Settings
+
+dataverse_errors = LazyModule("plugins.dataverse.errors")
+runtime = LazyModule("plugins.dues.runtime")
+settings_groups = LazyModule("plugins.core.settings_groups")
+webhook = LazyModule("plugins.dues.webhook")
 
 DUES_SCHEDULE = "0 0 3 * * *"
 
@@ -32,7 +39,7 @@ blueprint = func.Blueprint()
 @blueprint.timer_trigger(arg_name="timer", schedule=DUES_SCHEDULE, use_monitor=True)
 def dues_run(timer: func.TimerRequest) -> None:
     """Memberships, invoices, their delivery and payment reminders."""
-    with Dues(_settings()) as dues:
+    with runtime.Dues(_settings()) as dues:
         dues.run(datetime.now(UTC))
 
 
@@ -41,7 +48,7 @@ def payments_webhook(req: func.HttpRequest) -> func.HttpResponse:
     """A payment reported by the organisation's payment provider."""
     try:
         settings = _settings()
-    except SettingsError as exc:
+    except settings_groups.SettingsError as exc:
         body = json.dumps({"error": "configuration", **exc.as_dict()})
         return func.HttpResponse(body, status_code=503, mimetype="application/json")
     body = req.get_body()
@@ -51,18 +58,18 @@ def payments_webhook(req: func.HttpRequest) -> func.HttpResponse:
     if secret is None:
         log.error("payments webhook: DUES__WEBHOOK_SECRET is not set")
         return _answer(503, "not configured")
-    signature = req.headers.get(SIGNATURE_HEADER)
-    if not signature_ok(secret.get_secret_value().encode(), body, signature):
+    signature = req.headers.get(webhook.SIGNATURE_HEADER)
+    if not webhook.signature_ok(secret.get_secret_value().encode(), body, signature):
         log.warning("payments webhook: bad signature; nothing written")
         return _answer(401, "bad signature")
     try:
-        payment = payment_of(body)
-    except WebhookError as exc:
+        payment = webhook.payment_of(body)
+    except webhook.WebhookError as exc:
         return _answer(400, str(exc))
     try:
-        with Dues(settings) as dues:
+        with runtime.Dues(settings) as dues:
             report = dues.record_webhook(payment)
-    except DataverseError as exc:
+    except dataverse_errors.DataverseError as exc:
         log.error("payments webhook: %s", type(exc).__name__)
         return _answer(503, "try again later")
     outcome = "duplicate" if report.duplicates else next(iter(report.by_match), "recorded")
@@ -72,11 +79,12 @@ def payments_webhook(req: func.HttpRequest) -> func.HttpResponse:
 def _settings() -> Settings:
     """The dues plugin's groups, with the pages' settings when they are valid (the invoice
     names the organisation as the pages do)."""
-    settings = load_plugin("dues")
+    settings = settings_groups.load_plugin("dues")
     try:
-        return settings.model_copy(update={"selfservice": load_group("selfservice")})
-    except SettingsError:
+        selfservice = settings_groups.load_group("selfservice")
+    except settings_groups.SettingsError:
         return settings
+    return settings.model_copy(update={"selfservice": selfservice})
 
 
 def _answer(status: int, outcome: str) -> func.HttpResponse:

@@ -1,4 +1,8 @@
-"""The health route: one HTTP trigger that reports :func:`service.check_health`."""
+"""The health route: one HTTP trigger that reports :func:`service.check_health`.
+
+The check (and the admin helpers it uses) is imported on the first probe
+(:class:`plugins.core.lazy.LazyModule`), not when the Function App starts.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ import json
 import azure.functions as func
 
 from plugins.core.body_limits import HEALTH_MAX_BYTES, body_too_large
+from plugins.core.lazy import LazyModule
 
-from .service import check_health
+service = LazyModule("plugins.health.service")
 
 blueprint = func.Blueprint()
 
@@ -19,7 +24,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     """``GET /api/health``: 200 when every check passes, 503 naming the one that fails."""
     if body_too_large(req.headers, len(req.get_body()), HEALTH_MAX_BYTES):
         return func.HttpResponse("A health probe carries no body.", status_code=413)
-    report = check_health()
+    report = service.check_health()
     return func.HttpResponse(
         json.dumps(report.as_dict()),
         status_code=200 if report.ok else 503,

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 
+from plugins.core.lazy import LazyModule
 from plugins.core.settings import DuesSettings
 from plugins.dues.document import Issuer, document_of
-from plugins.dues.pdf import invoice_pdf
 from plugins.dues.texts import money
 
 from .account_session import session_contact, session_token, sign_in_state, state_language
@@ -30,6 +30,10 @@ from .oidc import OidcError
 from .pages import SelfServicePages
 from .signing import LinkPurpose, TokenError, TokenExpired, read_link_token
 from .web import PageRequest, PageResponse
+
+# The PDF library (fpdf2 with numpy and fontTools, the product's heaviest import) is paid by the
+# first invoice opened, not by every visit to the page.
+pdf = LazyModule("plugins.dues.pdf")
 
 log = logging.getLogger(__name__)
 SESSION_MINUTES = 30
@@ -150,7 +154,7 @@ class AccountPages:
             self.dues.payee_account, self.dues.language,
         )
         document = document_of(self.pages.schema, issuer, row, self.store.contact_row(person))
-        return Pdf(document.file_name, invoice_pdf(document))
+        return Pdf(document.file_name, pdf.invoice_pdf(document))
 
     def _person(self, request: PageRequest) -> tuple[str | None, PageResponse]:
         """The person the route's token names, or the answer for a token that does not."""

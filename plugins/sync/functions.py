@@ -6,6 +6,8 @@ a job not enabled in settings does nothing. A failure raises, so the run shows a
 Application Insights; the next run picks up where it stopped (checkpoints, enrichment stamps).
 The host runs a timer function as a singleton, so a job never overlaps itself. Only the sync
 plugin's settings groups are read; a bad value in them fails the run naming the setting.
+The jobs are imported on the first run (:class:`plugins.core.lazy.LazyModule`), not when the
+Function App starts.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from datetime import UTC, datetime
 
 import azure.functions as func
 
-from plugins.core.settings_groups import load_plugin
+from plugins.core.lazy import LazyModule
 
-from .jobs import SyncJobs
+jobs = LazyModule("plugins.sync.jobs")
+settings_groups = LazyModule("plugins.core.settings_groups")
 
 UPKEEP_SCHEDULE = "0 0 1 * * *"
 GRADUATES_SCHEDULE = "0 30 1 * * *"
@@ -30,33 +33,33 @@ blueprint = func.Blueprint()
 @blueprint.timer_trigger(arg_name="timer", schedule=UPKEEP_SCHEDULE, use_monitor=True)
 def sync_register_upkeep(timer: func.TimerRequest) -> None:
     """Refresh stale contacts from the population register."""
-    with SyncJobs(load_plugin("sync")) as jobs:
-        jobs.upkeep(datetime.now(UTC))
+    with jobs.SyncJobs(settings_groups.load_plugin("sync")) as run:
+        run.upkeep(datetime.now(UTC))
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule=GRADUATES_SCHEDULE, use_monitor=True)
 def sync_new_graduates(timer: func.TimerRequest) -> None:
     """Make graduated students alumni."""
-    with SyncJobs(load_plugin("sync")) as jobs:
-        jobs.graduates(datetime.now(UTC))
+    with jobs.SyncJobs(settings_groups.load_plugin("sync")) as run:
+        run.graduates(datetime.now(UTC))
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule=DEGREE_FEED_SCHEDULE, use_monitor=True)
 def sync_degree_feed(timer: func.TimerRequest) -> None:
     """Record the degrees Ladok issued since the last run and make the graduates alumni."""
-    with SyncJobs(load_plugin("sync")) as jobs:
-        jobs.degree_feed(datetime.now(UTC))
+    with jobs.SyncJobs(settings_groups.load_plugin("sync")) as run:
+        run.degree_feed(datetime.now(UTC))
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule=LIFECYCLE_SCHEDULE, use_monitor=True)
 def sync_lifecycle(timer: func.TimerRequest) -> None:
     """Membership statuses and the lifecycle messages due since the last run."""
-    with SyncJobs(load_plugin("sync")) as jobs:
-        jobs.lifecycle(datetime.now(UTC))
+    with jobs.SyncJobs(settings_groups.load_plugin("sync")) as run:
+        run.lifecycle(datetime.now(UTC))
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule=ERASURE_SCHEDULE, use_monitor=True)
 def sync_erasure_requests(timer: func.TimerRequest) -> None:
     """Carry out the office's erasure requests."""
-    with SyncJobs(load_plugin("sync")) as jobs:
-        jobs.erasure(datetime.now(UTC))
+    with jobs.SyncJobs(settings_groups.load_plugin("sync")) as run:
+        run.erasure(datetime.now(UTC))

@@ -87,20 +87,20 @@ def test_broken_follow_up_settings_leave_registrations_working(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from plugins.core.settings import Settings
-    from plugins.registration import functions
+    from plugins.registration import runtime
 
     class Client:
         def __init__(self, settings: object) -> None:
             self.settings = settings
 
-    monkeypatch.setattr(functions, "DataverseClient", Client)
-    monkeypatch.setattr(functions, "build_adapters", lambda settings: {})
+    monkeypatch.setattr(runtime, "DataverseClient", Client)
+    monkeypatch.setattr(runtime, "build_adapters", lambda settings: {})
     settings = Settings.model_validate({
         "dataverse": {"url": "https://contoso.crm4.dynamics.com"},
         "sync": {"follow_ups": {"enabled": True},
                  "delivery": {"mode": "servicebus", "servicebus_url": ""}},
     })
-    dispatcher = functions._build(settings)
+    dispatcher = runtime._build(settings)
     assert dispatcher.follow_ups is None
     assert "follow-ups are off until their settings are fixed" in caplog.text
 
