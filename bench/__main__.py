@@ -23,6 +23,7 @@ from . import (
     dues,
     registration_burst,
     registration_cpu,
+    registration_registries,
     registration_throughput,
     sandbox_gets,
     upkeep,
@@ -60,6 +61,9 @@ BENCHMARKS = {
     ),
     "registration_burst": Benchmark(
         registration_burst.main, ["--count", "3000"], ["--count", "300"],
+    ),
+    "registration_registries": Benchmark(
+        registration_registries.main, ["--count", "200"], ["--count", "50"],
     ),
 }
 

@@ -12,7 +12,14 @@ look-ups overlap another's Dataverse requests; a part size of 100 or more makes 
 change set refused with 412/404 is read and decided again (the refused ones together, at
 most ``max_attempts`` rounds), and every status carries its reason and evidence.
 
-Registry look-ups of the batch run concurrently. Events that are not registration creates
+Registry look-ups are issued together where the registry allows: each registration of a
+part is first checked and matched, then a register that looks people up in batches
+(Folkeregisteret with the ``offentlig-med-hjemmel`` rights package) is asked once for the
+part, about exactly the people the one-by-one path would ask about (a valid registration
+nobody matched, not erased, with an identity number: :func:`~.decision.registry_number`),
+and registers without batch look-ups are asked person by person, side by side. A failed
+batch look-up fails only the registrations that needed it, with the :class:`TransientFailure`
+a failed look-up gives one registration. Events that are not registration creates
 (an administrator's decision, another table, the pipeline's own writes) go one by one
 through :meth:`RegistrationService.handle_event`. The same registration twice in one batch
 is decided once and both events get that outcome.
@@ -27,8 +34,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from plugins.core.events import DataverseEvent
 from plugins.core.logging import log_context
@@ -43,6 +51,8 @@ from .service import Outcome, Pending, RegistrationService, log_outcome
 log = logging.getLogger(__name__)
 
 Result = Outcome | TransientFailure
+In = TypeVar("In")
+Out = TypeVar("Out")
 # Registry look-ups at once per part.
 REGISTRY_PARALLELISM = 8
 
@@ -183,7 +193,9 @@ class BatchProcessor:
     def _decide(
         self, reads: dict[str, DecisionRead | RegistrationError], results: dict[str, Result]
     ) -> list[Pending]:
-        """The decisions on what was read, the registry look-ups they need side by side."""
+        """The decisions on what was read: each registration considered, then the registers
+        that look up in batches asked once for the numbers the decisions rest on, the other
+        look-ups side by side."""
         ready: dict[str, DecisionRead] = {}
         for registration_id, read in reads.items():
             if isinstance(read, RegistrationGone):
@@ -195,22 +207,35 @@ class BatchProcessor:
                 results[registration_id] = read
             elif isinstance(read, DecisionRead):
                 ready[registration_id] = read
-        workers = max(1, min(REGISTRY_PARALLELISM, len(ready)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="registration") as pool:
-            # Each look-up keeps the batch's log context and correlation id.
-            futures = {
-                registration_id: pool.submit(
-                    contextvars.copy_context().run, self.service.decide, read
-                )
-                for registration_id, read in ready.items()
-            }
-        decided = []
-        for registration_id, future in futures.items():
-            try:
-                decided.append(future.result())
-            except TransientFailure as exc:
-                results[registration_id] = exc
-        return decided
+        service = self.service
+        considered = _side_by_side(service.consider, ready, results)
+        # Only the numbers a decision rests on: a register logs every look-up.
+        registries = service.registries.prefetched(
+            [number for c in considered.values() if (number := c.registry_number) is not None]
+        )
+        return list(_side_by_side(
+            lambda c: service.conclude(c, registries), considered, results
+        ).values())
+
+
+def _side_by_side(
+    work: Callable[[In], Out], items: dict[str, In], failures: dict[str, Result]
+) -> dict[str, Out]:
+    """``work`` on each item in worker threads (each keeping the batch's log context and
+    correlation id); a :class:`TransientFailure` goes to ``failures`` under its id."""
+    workers = max(1, min(REGISTRY_PARALLELISM, len(items)))
+    with ThreadPoolExecutor(workers, thread_name_prefix="registration") as pool:
+        futures = {
+            key: pool.submit(contextvars.copy_context().run, work, item)
+            for key, item in items.items()
+        }
+    done: dict[str, Out] = {}
+    for key, future in futures.items():
+        try:
+            done[key] = future.result()
+        except TransientFailure as exc:
+            failures[key] = exc
+    return done
 
 
 def _outcome(pending: Pending, attempts: int, *, written: bool) -> Outcome:

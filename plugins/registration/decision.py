@@ -209,6 +209,33 @@ def decide(facts: Facts) -> Decision:
     return _unmatched(facts)
 
 
+def asks_registries(facts: Facts) -> bool:
+    """Whether the decision on ``facts`` rests on what the registries say: a registration
+    still ``Received``, valid, not an unregistration, that matched nobody, of a person not
+    erased on request. Only then are the registries asked; before ``erased`` is known (it
+    is False), it also says whether the tombstones are worth reading."""
+    reg, match = facts.registration, facts.match
+    return (
+        reg.status is Status.RECEIVED
+        and not facts.problems
+        and match is not None
+        and match.kind is MatchKind.NONE
+        and reg.kind is not Kind.UNREGISTRATION
+        and not facts.erased
+    )
+
+
+def registry_number(facts: Facts, national_id: str | None) -> str | None:
+    """The canonical identity number the registries are asked about for ``facts``, or None
+    when nobody is looked up: the registries are not asked, or there is no number to ask by.
+
+    The one answer to "who is looked up" for a registration decided alone and for one in a
+    batch, so a population register (which logs every look-up against a lawful basis) is
+    never asked about anyone else.
+    """
+    return national_id if asks_registries(facts) else None
+
+
 def proves_control(reg: Registration, person: Person) -> bool:
     """Whether ``reg`` was made through a link e-mailed to ``person`` (proof of control)."""
     return reg.proof_link_id is not None and reg.person_id == person.id

@@ -9,16 +9,23 @@ finds the degrees recorded from its event feed), and the person to create the co
 from: the population register's view when it has one (it is the authority on names and
 addresses), else the student register's, never with an address when either register
 marks the identity as protected.
+
+A batch of registrations asks a register that looks people up in batches
+(``supports_batch``: Folkeregisteret with the ``offentlig-med-hjemmel`` rights package) once
+for every number of the batch (:meth:`Registries.prefetched`); the others are still asked
+person by person.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
 
 from plugins.core.settings import RegistrationSettings
 from plugins.identity import Country
+from plugins.registries.errors import RegistryError
 from plugins.registries.models import ProtectionLevel, RegistryName, RegistryPerson, StudyFacts
 from plugins.registries.protocol import RegistryAdapter
 
@@ -47,6 +54,15 @@ class RegistryFacts(BaseModel):
     student: RegistryPerson | None = None
 
 
+@dataclass(frozen=True)
+class _BatchAnswer:
+    """One register's answer to a batch look-up: each number asked, by canonical number
+    (None: the register does not know the person), or the error the look-up failed with."""
+
+    people: Mapping[str, RegistryPerson | None]
+    error: RegistryError | None = None
+
+
 class Registries:
     """The student and population register the registration pipeline asks."""
 
@@ -55,6 +71,7 @@ class Registries:
     ) -> None:
         self.student = student
         self.population = population
+        self._batches: dict[RegistryName, _BatchAnswer] = {}
 
     @classmethod
     def from_adapters(
@@ -74,6 +91,29 @@ class Registries:
             if adapter is not None:
                 adapter.close()
 
+    def prefetched(self, national_ids: Sequence[str]) -> Registries:
+        """These registers, with each one that looks people up in batches asked once for
+        every number of ``national_ids`` (canonical); :meth:`ask` on the result answers
+        those numbers from that look-up and asks the other registers person by person.
+
+        A failed batch look-up is not raised here: :meth:`ask` raises its error for each
+        number of the batch, as a failed look-up of that one person would, so only the
+        registrations that needed the register fail.
+        """
+        view = Registries(self.student, self.population)
+        wanted = list(dict.fromkeys(national_ids))
+        if not wanted:
+            return view
+        for adapter in (self.student, self.population):
+            if adapter is None or not adapter.supports_batch:
+                continue
+            try:
+                answer = _BatchAnswer(adapter.lookup_many(wanted))
+            except RegistryError as exc:
+                answer = _BatchAnswer(dict.fromkeys(wanted), exc)
+            view._batches[adapter.name] = answer
+        return view
+
     def ask(self, national_id: str | None) -> RegistryFacts:
         """Look ``national_id`` (canonical) up in each register.
 
@@ -86,8 +126,8 @@ class Registries:
             return RegistryFacts(answer=RegistryAnswer.NOT_CONFIGURED)
         if national_id is None:
             return RegistryFacts()
-        student = self.student.lookup(national_id) if self.student else None
-        population = self.population.lookup(national_id) if self.population else None
+        student = self._lookup(self.student, national_id)
+        population = self._lookup(self.population, national_id)
         found = [p for p in (student, population) if p is not None]
         if not found:
             return RegistryFacts(answer=RegistryAnswer.NOT_FOUND)
@@ -98,6 +138,18 @@ class Registries:
             person=_protected_as_strictly(found[-1], found),
             student=student,
         )
+
+    def _lookup(self, adapter: RegistryAdapter | None, national_id: str) -> RegistryPerson | None:
+        if adapter is None:
+            return None
+        batch = self._batches.get(adapter.name)
+        # A number the batch did not carry is asked on its own, so a caller asking outside
+        # the batch still gets the register's answer.
+        if batch is None or national_id not in batch.people:
+            return adapter.lookup(national_id)
+        if batch.error is not None:
+            raise batch.error
+        return batch.people[national_id]
 
 
 def _pick(

@@ -47,17 +47,19 @@ from .decision import (
     Facts,
     PersonAction,
     TaskAction,
+    asks_registries,
     decide,
     decide_admin,
+    registry_number,
 )
 from .eligibility import evaluate, with_degrees
 from .errors import RegistrationGone, StaleWrite, TransientFailure
-from .matching import MatchKind, match_person
+from .matching import match_person
 from .model import Kind, Registration, Status
 from .records import ContactRecord
 from .registry_facts import Registries, RegistryFacts
 from .repository import ContactLookup, DecisionRead, RegistrationRepository
-from .validation import Checked, check_registration
+from .validation import check_registration
 from .writeback import Subject, WriteOptions, plan_admin_followup, plan_decision
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,24 @@ class Pending:
     decision: Decision
     subject: Subject | None
     now: datetime
+
+
+@dataclass(frozen=True)
+class Considered:
+    """A registration checked and matched, before the registries are asked
+    (:meth:`RegistrationService.consider`); ``national_id`` is its canonical identity
+    number, when valid."""
+
+    read: DecisionRead
+    facts: Facts
+    national_id: str | None
+    contacts: tuple[ContactRecord, ...]
+    now: datetime
+
+    @property
+    def registry_number(self) -> str | None:
+        """The number the registries are asked about for this registration, or None."""
+        return registry_number(self.facts, self.national_id)
 
 
 def log_outcome(what: str, outcome: Outcome | TransientFailure) -> None:
@@ -263,31 +283,69 @@ class RegistrationService:
 
         Raises :class:`TransientFailure`.
         """
+        return self.conclude(self.consider(read))
+
+    def consider(self, read: DecisionRead) -> Considered:
+        """A registration as read, checked and matched: everything its decision needs but
+        the registries' answer (the contacts are read again when the registration differs
+        from the event, the tombstones when a person would be created).
+
+        Raises :class:`TransientFailure`.
+        """
         registration = read.record.registration
-        if registration.status is not Status.RECEIVED:
-            return Pending(registration.id, decide(Facts(registration=registration)), None,
-                           self.clock())
         now = self.clock()
+        if registration.status is not Status.RECEIVED:
+            return Considered(read, Facts(registration=registration), None, (), now)
         checked = check_registration(
             registration,
             self.settings.national_id_country,
             national_id_required=self.settings.national_id_required,
             today=now.date(),
         )
+        if checked.problems:
+            facts = Facts(registration=registration, problems=checked.problems)
+            return Considered(read, facts, checked.national_id, (), now)
         wanted = ContactLookup.of(
             checked.national_id, checked.email, registration.kind is Kind.UNREGISTRATION,
             linked_id=_proven_person(registration),
         )
-        contacts = () if checked.problems else self._contacts(read, wanted)
-        facts, registry = self._facts(registration, checked, contacts, now)
+        contacts = self._contacts(read, wanted)
+        match = match_person(
+            checked.national_id, checked.email, [c.person for c in contacts],
+            linked_id=_proven_person(registration),
+        )
+        facts = Facts(registration=registration, match=match)
+        if asks_registries(facts) and self._erased(checked.national_id):
+            facts = facts.model_copy(update={"erased": True})
+        return Considered(read, facts, checked.national_id, contacts, now)
+
+    def conclude(self, considered: Considered, registries: Registries | None = None) -> Pending:
+        """The decision on ``considered``, asking ``registries`` (by default the service's;
+        a batch passes them :meth:`Registries.prefetched` for its numbers) when it rests on
+        them.
+
+        Raises :class:`TransientFailure`, also when a registry fails.
+        """
+        read, facts, national_id, now = (
+            considered.read, considered.facts, considered.national_id, considered.now
+        )
+        registration = facts.registration
+        if registration.status is not Status.RECEIVED:
+            return Pending(registration.id, decide(facts), None, now)
+        registry = RegistryFacts()
+        if asks_registries(facts):
+            facts, registry = self._with_registries(
+                facts, considered.registry_number, registries or self.registries, now
+            )
         decision = decide(facts)
-        matched = next((c for c in contacts if c.person.id == decision.person_id), None)
+        matched = next((c for c in considered.contacts if c.person.id == decision.person_id),
+                       None)
         subject = Subject(
             record=read.record,
-            national_id=checked.national_id,
+            national_id=national_id,
             person=matched,
             registry_person=registry.person,
-            student=registry.student or self._refreshed_student(decision, checked.national_id),
+            student=registry.student or self._refreshed_student(decision, national_id),
         )
         return Pending(registration.id, decision, subject, now)
 
@@ -306,38 +364,24 @@ class RegistrationService:
             return read.contacts
         return self.repository.read_contacts(wanted) if wanted is not None else ()
 
-    def _facts(
-        self,
-        registration: Registration,
-        checked: Checked,
-        contacts: tuple[ContactRecord, ...],
-        now: datetime,
+    def _with_registries(
+        self, facts: Facts, national_id: str | None, registries: Registries, now: datetime
     ) -> tuple[Facts, RegistryFacts]:
-        if checked.problems:
-            return Facts(registration=registration, problems=checked.problems), RegistryFacts()
-        match = match_person(
-            checked.national_id, checked.email, [c.person for c in contacts],
-            linked_id=_proven_person(registration),
-        )
-        if match.kind is not MatchKind.NONE or registration.kind is Kind.UNREGISTRATION:
-            return Facts(registration=registration, match=match), RegistryFacts()
-        if self._erased(checked.national_id):
-            return Facts(registration=registration, match=match, erased=True), RegistryFacts()
+        """``facts`` with what the registries say about ``national_id`` and the alumni rule
+        on it."""
         try:
-            registry = self.registries.ask(checked.national_id)
+            registry = registries.ask(national_id)
         except RegistryError as exc:
             raise TransientFailure(f"registry: {exc}") from exc
-        eligibility, study = self._eligibility(registration, registry, now)
+        eligibility, study = self._eligibility(facts.registration, registry, now)
         if registry.student is not None:
             student = registry.student.model_copy(update={"study": study})
             registry = registry.model_copy(update={"student": student})
-        facts = Facts(
-            registration=registration,
-            match=match,
-            registry=registry.answer,
-            registry_source=registry.source,
-            eligibility=eligibility,
-        )
+        facts = facts.model_copy(update={
+            "registry": registry.answer,
+            "registry_source": registry.source,
+            "eligibility": eligibility,
+        })
         return facts, registry
 
     def _eligibility(

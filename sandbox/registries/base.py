@@ -10,6 +10,10 @@ sandbox config (``latency_ms``, ``fault_rate``, ``fault_kinds``, ``fault_seed``)
 that registry's typical failure) and, scripted only, ``"slow"`` (answers after
 ``slow_seconds``, to trip a client timeout).
 
+Like a population register, which logs every look-up against the lawful basis it was made
+on, an emulator keeps the identity numbers it looked up, in order
+(:meth:`RegistryEmulator.looked_up`), so tests can check who was asked about.
+
 Client certificates cannot be checked over plain loopback HTTP, so the certificate
 registries (Ladok, Navet, SPAR) accept the certificate's subject in the header
 ``X-Sandbox-Client-Cert``, as a TLS-terminating proxy would forward it; a request without
@@ -81,6 +85,7 @@ class RegistryEmulator(ABC):
         self._requests: Counter[str] = Counter()
         self._refused = 0
         self._scripted_faults: Counter[str] = Counter()
+        self._looked_up: list[str] = []
         self.people: dict[str, SeedPerson] = {}
         self._refs: dict[str, str] = {}
         self._ids_by_ref: dict[str, str] = {}
@@ -127,8 +132,15 @@ class RegistryEmulator(ABC):
                 self._ids_by_ref[ref] = national_id
 
     def person(self, national_id: str) -> SeedPerson | None:
+        """The person with ``national_id``, or None; the look-up is logged."""
         with self._lock:
+            self._looked_up.append(national_id)
             return self.people.get(national_id)
+
+    def looked_up(self) -> list[str]:
+        """The identity numbers looked up since the start (or :meth:`reset_stats`), in order."""
+        with self._lock:
+            return list(self._looked_up)
 
     def ref_of(self, national_id: str) -> str:
         """The registry's own id of a person (Ladok student UID, FS personløpenummer)."""
@@ -164,10 +176,12 @@ class RegistryEmulator(ABC):
             }
 
     def reset_stats(self) -> None:
-        """Forget the counts (injected random faults keep their own running total)."""
+        """Forget the counts and the look-ups (injected random faults keep their own running
+        total)."""
         with self._lock:
             self._requests.clear()
             self._scripted_faults.clear()
+            self._looked_up.clear()
             self._refused = 0
 
     def route_of(self, path: str) -> str:

@@ -15,9 +15,10 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +47,9 @@ ALUMNI_RULE = {"any_of": [{"kind": "degree_awarded"}, {"kind": "min_credits", "c
 IDLE_SCHEDULE = "0 0 0 1 1 *"
 CA_BUNDLE = "REQUESTS_CA_BUNDLE"
 Route = Literal["webhook", "servicebus", "parked"]
+# The registries the product may reach, by settings section, with settings to change.
+Registers = Mapping[str, Mapping[str, Any]]
+LADOK_NAVET: Registers = {"ladok": {}, "navet": {}}
 
 
 def personnummer(birth: str, serial: str) -> str:
@@ -67,17 +71,22 @@ def connection_string(sandbox: Sandbox) -> str:
     )
 
 
-def app_settings(sandbox: Sandbox, key_file: Path, team_id: str) -> dict[str, str]:
-    """The app settings of the product against ``sandbox`` (Ladok + Navet, alumni rule)."""
+def app_settings(
+    sandbox: Sandbox, key_file: Path, team_id: str, enabled: Registers = LADOK_NAVET
+) -> dict[str, str]:
+    """The app settings of the product against ``sandbox`` (the ``enabled`` registries with
+    their changed settings, Ladok + Navet by default; the alumni rule)."""
     config = sandbox.config
     registries = sandbox.registries.client_settings(key_file)
     registries = registries.model_copy(update={
         "http": registries.http.model_copy(update={"max_attempts": 2, "backoff_seconds": 0}),
-        "ladok": registries.ladok.model_copy(update={"ca_bundle": sandbox.ca_file}),
-        "navet": registries.navet.model_copy(update={"ca_bundle": sandbox.ca_file}),
-        "fs": registries.fs.model_copy(update={"enabled": False}),
-        "spar": registries.spar.model_copy(update={"enabled": False}),
-        "folkeregisteret": registries.folkeregisteret.model_copy(update={"enabled": False}),
+        **{
+            name: getattr(registries, name).model_copy(update={
+                "enabled": name in enabled, "ca_bundle": sandbox.ca_file,
+                **enabled.get(name, {}),
+            })
+            for name in ("ladok", "navet", "fs", "spar", "folkeregisteret")
+        },
     })
     return {
         "DATAVERSE__URL": sandbox.base_url,
@@ -259,6 +268,27 @@ class PipelineEnv:
                     message_id=str(uuid.uuid4()),
                 )
 
+    def deliver_together(
+        self, messages: list[Message], copies: int = 1, poison: bytes | None = None
+    ) -> int:
+        """Put ``messages`` (and a ``poison`` body that is no event) on the queue so they all
+        become available together, and so reach the function as one batch; the Web API
+        requests the pipeline made for them."""
+        queue = self.sandbox.servicebus.queue(QUEUE)
+        moment = datetime.now(UTC) + timedelta(seconds=60)
+        for message in messages:
+            for _ in range(copies):
+                queue.send(message.body, content_type=message.content_type,
+                           application_properties=dict(message.application_properties),
+                           message_id=str(uuid.uuid4()), scheduled_enqueue_time_utc=moment)
+        if poison is not None:
+            queue.send(poison, content_type="application/json",
+                       scheduled_enqueue_time_utc=moment)
+        before = self.sandbox.request_log.count(prefix=API_PATH)
+        self.sandbox.servicebus.advance_clock(61)
+        self.settle()
+        return self.sandbox.request_log.count(prefix=API_PATH) - before
+
     # ---------------------------------------------------------------- faults
 
     @contextmanager
@@ -318,11 +348,15 @@ def is_task_create(request: Request) -> bool:
 
 @contextmanager
 def pipeline_env(
-    tmp: Path, seed: dict[str, Any], settings: dict[str, str] | None = None, **config: Any
+    tmp: Path,
+    seed: dict[str, Any],
+    settings: dict[str, str] | None = None,
+    registries: Registers = LADOK_NAVET,
+    **config: Any,
 ) -> Iterator[PipelineEnv]:
     """Start the sandbox (HTTPS, for msal; ``config``: more :class:`SandboxConfig` fields,
-    such as a fault seed) and the host (``settings``: more app settings); register the
-    steps; stop both."""
+    such as a fault seed) and the host (``settings``: more app settings; ``registries``:
+    the registry emulators the product may reach); register the steps; stop both."""
     sandbox = Sandbox(SandboxConfig(https=True, state_dir=str(tmp), **config), seed=seed).start()
     dv = WebApiSession(sandbox)
     host: LocalHost | None = None
@@ -341,7 +375,7 @@ def pipeline_env(
             port=port,
             function_keys={"registration_webhook": WEBHOOK_KEY},
             settings={
-                **app_settings(sandbox, tmp / "maskinporten.pem", team_id),
+                **app_settings(sandbox, tmp / "maskinporten.pem", team_id, registries),
                 # E-mailed links of the pages point here (never at a request's Host).
                 "SELFSERVICE__PUBLIC_BASE_URL": f"http://127.0.0.1:{port}/api/mypage",
                 **(settings or {}),

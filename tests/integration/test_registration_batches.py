@@ -8,9 +8,7 @@ scenarios are also run one by one, and both must give the same statuses, people 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -64,26 +62,6 @@ def form(national_id: str | None, email: str, **columns: Any) -> dict[str, Any]:
     if national_id is not None:
         row["mp_nationalid"] = f"{national_id[:8]}-{national_id[8:]}"
     return {**row, **columns}
-
-
-def deliver_at_once(
-    env: PipelineEnv, messages: list[Message], copies: int = 1, poison: bytes | None = None
-) -> int:
-    """Put ``messages`` (and a ``poison`` body that is no event) on the queue so they all
-    become available together; the Web API requests the pipeline made for them."""
-    queue = env.sandbox.servicebus.queue(QUEUE)
-    moment = datetime.now(UTC) + timedelta(seconds=60)
-    for message in messages:
-        for _ in range(copies):
-            queue.send(message.body, content_type=message.content_type,
-                       application_properties=dict(message.application_properties),
-                       message_id=str(uuid.uuid4()), scheduled_enqueue_time_utc=moment)
-    if poison is not None:
-        queue.send(poison, content_type="application/json", scheduled_enqueue_time_utc=moment)
-    before = env.sandbox.request_log.count(prefix=API_PATH)
-    env.sandbox.servicebus.advance_clock(61)
-    env.settle()
-    return env.sandbox.request_log.count(prefix=API_PATH) - before
 
 
 def deliver_one_by_one(env: PipelineEnv, messages: list[Message]) -> int:
@@ -150,7 +128,7 @@ def test_a_batch_of_every_kind_decides_as_one_by_one_does_with_few_requests(
         batch_events = env.take_parked()
         single_ids = scenario(env, "s")
         single_events = env.take_parked()
-        batch_requests = deliver_at_once(env, batch_events)
+        batch_requests = env.deliver_together(batch_events)
         single_requests = deliver_one_by_one(env, single_events)
 
     batched, single = results(env, batch_ids, "b"), results(env, single_ids, "s")
@@ -187,7 +165,7 @@ def test_a_poisoned_message_and_a_412_leave_the_others_decided_and_settled(
     original = webapi.dispatch
     webapi.dispatch = refuse_first_write  # type: ignore[method-assign]
     try:
-        deliver_at_once(env, events, poison=b'{"not": "an event"}')
+        env.deliver_together(events, poison=b'{"not": "an event"}')
     finally:
         webapi.dispatch = original  # type: ignore[method-assign]
 
@@ -203,9 +181,9 @@ def test_duplicates_in_one_batch_and_across_batches_give_one_decision(env: Pipel
         registration_id = env.create_registration(
             **form(personnummer("19760101", "300"), "dup@example.org"))
         events = env.take_parked()
-    deliver_at_once(env, events, copies=3)
+    env.deliver_together(events, copies=3)
     row = env.registration(registration_id)
-    again = deliver_at_once(env, events, copies=2)
+    again = env.deliver_together(events, copies=2)
 
     assert row["mp_status"] == NOT_APPROVED
     assert env.registration(registration_id)["@odata.etag"] == row["@odata.etag"]
