@@ -21,7 +21,8 @@ from plugins.core.settings import DataverseSettings, Settings
 from plugins.dataverse.errors import DataverseError
 from plugins.identity.masking import mask_national_id
 from plugins.sync.erasure_requests import ErasureRequests, RequestOutcome, parse_target
-from plugins.sync.jobs import ConfigurationError, SyncJobs
+from plugins.sync.event_services import ConfigurationError
+from plugins.sync.jobs import SyncJobs
 
 from .connection import connect, load_settings
 from .errors import EXIT_FAILED, AdminError, UsageError, exit_code, explain

@@ -24,7 +24,11 @@ from plugins.core.settings_groups import (
 from plugins.dataverse.client import DataverseClient
 from plugins.dispatch import EventDispatcher
 from plugins.registries.factory import build_adapters
-from plugins.sync.jobs import ConfigurationError, SyncJobs, build_follow_ups
+from plugins.sync.event_services import (
+    ConfigurationError,
+    build_erasure_requests,
+    build_follow_ups,
+)
 
 from .functions import CONNECTION_SETTING
 from .redelivery import Rescheduler
@@ -127,7 +131,7 @@ def _build(settings: Settings) -> EventDispatcher:
     erasure = None
     if settings.sync.erasure.enabled:
         try:
-            erasure = SyncJobs(settings, registration.client).erasure_requests()
+            erasure = build_erasure_requests(settings, registration.client)
         except ConfigurationError as exc:
             log.error("erasure requests are off until their settings are fixed: %s", exc)
     if follow_ups is None:

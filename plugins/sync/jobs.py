@@ -1,15 +1,14 @@
-"""The sync jobs built from settings, for the timers (and the admin CLI), and the
-event-started lifecycle messages for the event triggers.
+"""The sync jobs built from settings, for the timers (and the admin CLI).
 
 :class:`SyncJobs` opens one Dataverse client (and the registry adapter or Service Bus sender
 a job needs) and closes them again; each job returns its report, or None when it is not
-enabled in :class:`~plugins.core.settings.SyncSettings`. :func:`build_follow_ups` builds
-:class:`~plugins.sync.follow_ups.FollowUps` on a client the caller keeps.
+enabled in :class:`~plugins.core.settings.SyncSettings`. What the event triggers build
+(follow-ups, erasure requests) is in :mod:`plugins.sync.event_services`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
@@ -19,32 +18,22 @@ from plugins.registries.factory import build_adapters
 from plugins.registries.ladok_feed import LadokFeedReader
 from plugins.registries.models import RegistryName
 from plugins.registries.protocol import RegistryAdapter
-from plugins.selfservice.signing import KeyRing
-from plugins.servicebus.sender import TopicSender
-from plugins.sms.acs import AcsSmsSender, SmsError
 
 from .address_requests import AddressRequests
 from .bounces import BounceScan
-from .channels import ChannelDeliveries, LetterDelivery, SmsDelivery
 from .data_checks import DataChecks
 from .degree_feed import DegreeFeed, DegreeFeedReport
-from .delivery import Delivery, EmailDelivery, TopicDelivery
-from .erasure import Erasure
+from .delivery import Delivery
 from .erasure_requests import ErasureRequests, ErasureRunReport
-from .follow_ups import FollowUps
+from .event_services import ConfigurationError, build_delivery, build_erasure_requests
 from .graduates import GraduatesReport, NewGraduates
 from .greetings import BirthdayGreetings
 from .ledger import EventLedger
 from .lifecycle import catch_up_window
-from .links import UpdateLinks
 from .repository import Checkpoints, Tombstones
 from .service import CHECKPOINT as LIFECYCLE
 from .service import LifecycleReport, LifecycleRun
 from .upkeep import RegisterUpkeep, UpkeepReport
-
-
-class ConfigurationError(Exception):
-    """A job is enabled but something it needs is not configured."""
 
 
 class SyncJobs:
@@ -86,16 +75,8 @@ class SyncJobs:
             registry.close()
 
     def erasure_requests(self) -> ErasureRequests:
-        """The erasure requests service (ConfigurationError without a tombstone key: an
-        erasure that leaves no tombstone would let the person come back)."""
-        if not self._key:
-            raise ConfigurationError("erasure needs SYNC__TOMBSTONE_KEY (32+ characters)")
-        schema = self.settings.schema_map
-        erasure = Erasure(self.client, schema, self._key, self.settings.sync.erasure.mode)
-        return ErasureRequests(
-            self.client, schema.erasure_request, erasure,
-            self.settings.registration.national_id_country,
-        )
+        """The erasure requests service (see :func:`build_erasure_requests`)."""
+        return build_erasure_requests(self.settings, self.client)
 
     def erasure(self, now: datetime) -> ErasureRunReport | None:
         """The erasure requests still waiting, when enabled."""
@@ -179,88 +160,3 @@ class SyncJobs:
         if registry is None:
             raise ConfigurationError(f"registry '{name}' is not enabled (REGISTRIES__...)")
         return registry
-
-
-def build_delivery(
-    settings: Settings, client: DataverseClient
-) -> tuple[Delivery, TopicSender | AcsSmsSender | None]:
-    """The configured delivery, and the sender it uses (to close) if any.
-
-    With ``delivery=email`` each event goes by its channel: e-mail from a Dataverse
-    template, SMS through Azure Communication Services (when ``SYNC__SMS__ENDPOINT`` is
-    set), a letter as a task for the office. A topic message carries every channel.
-    """
-    delivery = settings.sync.delivery
-    schema = settings.schema_map
-    if delivery.mode != "servicebus":
-        links = build_links(settings, client, settings.sync.data_check.link_lifetime_days)
-        email = EmailDelivery(
-            client, schema.email, schema.template, schema.contact, delivery.templates, links
-        )
-        letters = settings.sync.address_requests
-        post = LetterDelivery(client, schema, letters.letter_subjects, letters.letter_due_days)
-        channels: dict[str, Delivery] = {"email": email, "post": post}
-        sms, sender = build_sms(settings, client)
-        if sms is not None:
-            channels["sms"] = sms
-        return ChannelDeliveries(channels), sender
-    key = delivery.servicebus_key
-    if not (delivery.servicebus_url and delivery.servicebus_key_name and key):
-        raise ConfigurationError(
-            "SYNC__DELIVERY__MODE=servicebus needs SERVICEBUS_URL, _KEY_NAME and _KEY"
-        )
-    sender = TopicSender(
-        delivery.servicebus_url,
-        delivery.servicebus_topic,
-        delivery.servicebus_key_name,
-        key.get_secret_value(),
-        timeout_seconds=delivery.timeout_seconds,
-    )
-    return TopicDelivery(sender), sender
-
-
-def build_follow_ups(
-    settings: Settings, client: DataverseClient
-) -> tuple[FollowUps, TopicSender | AcsSmsSender | None] | None:
-    """The event-started messages on ``client``, or None when not enabled; the Service Bus
-    sender comes along so that whoever keeps the service can close it."""
-    rules = settings.sync.follow_ups
-    if not rules.enabled:
-        return None
-    delivery, sender = build_delivery(settings, client)
-    sync = settings.sync
-    return FollowUps(client, settings.schema_map, sync.lifecycle, rules, delivery), sender
-
-
-def build_sms(
-    settings: Settings, client: DataverseClient
-) -> tuple[SmsDelivery | None, AcsSmsSender | None]:
-    """The SMS channel when ``SYNC__SMS__ENDPOINT`` is set, with update links when the
-    self-service pages have link keys and a public URL."""
-    sms = settings.sync.sms
-    if not sms.endpoint:
-        return None, None
-    if not (sms.access_key and sms.sender):
-        raise ConfigurationError("SYNC__SMS__ENDPOINT needs SYNC__SMS__ACCESS_KEY and _SENDER")
-    sender = AcsSmsSender(
-        sms.endpoint, sms.access_key.get_secret_value(), sms.sender,
-        timeout_seconds=sms.timeout_seconds,
-    )
-    links = build_links(settings, client, sms.link_lifetime_days)
-    delivery = SmsDelivery(
-        sender, settings.schema_map, sms.texts, sms.country_code, links, (SmsError,)
-    )
-    return delivery, sender
-
-
-def build_links(settings: Settings, client: DataverseClient, days: int) -> UpdateLinks | None:
-    """Update links valid ``days``, when the self-service pages have link keys and a public
-    URL (None otherwise: a message that needs a link then fails with the reason)."""
-    pages = settings.selfservice
-    if not (pages.link_keys and pages.public_base_url):
-        return None
-    return UpdateLinks(
-        client, settings.schema_map,
-        KeyRing.from_secrets(pages.link_keys, pages.link_key_id), pages.public_base_url,
-        timedelta(days=days), pages.default_language, lambda: datetime.now(UTC),
-    )

@@ -42,7 +42,10 @@ TRIGGER_MODULES = ("functions", "account_functions")
 # Loaded by the first registration event, never by it: the invoice PDF and the pages.
 NOT_FOR_A_REGISTRATION = ("fpdf", "numpy", "jinja2", "jwt", "plugins.dues.pdf",
                           "plugins.dues.service", "plugins.selfservice.pages",
-                          "plugins.selfservice.rendering")
+                          "plugins.selfservice.rendering",
+                          # The timer jobs: a registration builds its follow-ups only.
+                          "plugins.sync.jobs", "plugins.sync.upkeep", "plugins.sync.degree_feed",
+                          "plugins.registries.ladok_feed")
 
 
 def _modules_after(code: str) -> dict[str, list[str]]:

@@ -23,7 +23,8 @@ from plugins.dataverse import odata
 from plugins.dataverse.client import DataverseClient
 from plugins.registration.model import Category
 from plugins.sync.delivery import EmailDelivery, PendingEvent
-from plugins.sync.jobs import SyncJobs, build_delivery
+from plugins.sync.event_services import build_delivery
+from plugins.sync.jobs import SyncJobs
 from plugins.sync.ledger import EventLedger, Tally
 from plugins.sync.lifecycle import DueEvent, EventKind, event_key
 

@@ -8,7 +8,8 @@ import pytest
 
 from plugins.core.settings import DataverseSettings, Settings, SyncSettings
 from plugins.dataverse.client import DataverseClient
-from plugins.sync.jobs import ConfigurationError, SyncJobs
+from plugins.sync.event_services import ConfigurationError
+from plugins.sync.jobs import SyncJobs
 
 NOW = datetime(2025, 6, 23, tzinfo=UTC)
 
