@@ -335,7 +335,7 @@ class RegistrationService:
         registry = RegistryFacts()
         if asks_registries(facts):
             facts, registry = self._with_registries(
-                facts, considered.registry_number, registries or self.registries, now
+                facts, national_id, registries or self.registries, now
             )
         decision = decide(facts)
         matched = next((c for c in considered.contacts if c.person.id == decision.person_id),

@@ -195,6 +195,13 @@ class PipelineEnv:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def office_view(self, registration_id: str) -> tuple[str, str, int, bool]:
+        """What the office sees of a registration: status, reason, open review tasks, and
+        whether it names its person."""
+        row = self.registration(registration_id)
+        return (row["mp_status"], row["mp_reason"], len(self.tasks(registration_id)),
+                row["_mp_personid_value"] is not None)
+
     def contacts(self, national_id: str) -> list[dict[str, Any]]:
         return self.query(f"contacts?$filter=mp_nationalid eq '{national_id}'")
 

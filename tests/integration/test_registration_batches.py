@@ -109,11 +109,7 @@ def scenario(env: PipelineEnv, copy: str) -> dict[str, str]:
 
 def results(env: PipelineEnv, ids: dict[str, str], copy: str) -> dict[str, Any]:
     """What the office would see: status, reason, open tasks, and people per scenario."""
-    seen: dict[str, Any] = {}
-    for name, registration_id in ids.items():
-        row = env.registration(registration_id)
-        seen[name] = (row["mp_status"], row["mp_reason"], len(env.tasks(registration_id)),
-                      row["_mp_personid_value"] is not None)
+    seen: dict[str, Any] = {name: env.office_view(i) for name, i in ids.items()}
     seen["people"] = {
         kind: len(env.contacts(number(kind, copy))) for kind in (NEW_ALUMNUS, UNKNOWN, TWICE)
     }

@@ -110,11 +110,7 @@ def scenario(env: PipelineEnv, copy: str) -> dict[str, str]:
 def outcomes(env: PipelineEnv, ids: dict[str, str], copy: str) -> dict[str, Any]:
     """What the office sees per kind (status, reason, open tasks, linked person), and each
     person as created (name, address written, categories)."""
-    seen: dict[str, Any] = {}
-    for kind, registration_id in ids.items():
-        row = env.registration(registration_id)
-        seen[kind] = (row["mp_status"], row["mp_reason"], len(env.tasks(registration_id)),
-                      row["_mp_personid_value"] is not None)
+    seen: dict[str, Any] = {kind: env.office_view(i) for kind, i in ids.items()}
     seen["people"] = {
         kind: [(c["firstname"], c["address1_city"], c["address1_line1"],
                 c["mp_personcategories"]) for c in env.contacts(fnr(kind, copy))]
