@@ -19,7 +19,10 @@ part, about exactly the people the one-by-one path would ask about (a valid regi
 nobody matched, not erased, with an identity number: :func:`~.decision.registry_number`),
 and registers without batch look-ups are asked person by person, side by side. A failed
 batch look-up fails only the registrations that needed it, with the :class:`TransientFailure`
-a failed look-up gives one registration. Events that are not registration creates
+a failed look-up gives one registration. Where the alumni rule asks for a degree that the
+student register's facts do not show, the degrees recorded for those students (from the
+register's event feed) are read for the whole part in one query, a third request; if it
+fails, only those registrations wait. Events that are not registration creates
 (an administrator's decision, another table, the pipeline's own writes) go one by one
 through :meth:`RegistrationService.handle_event`. The same registration twice in one batch
 is decided once and both events get that outcome.
@@ -213,8 +216,22 @@ class BatchProcessor:
         registries = service.registries.prefetched(
             [number for c in considered.values() if (number := c.registry_number) is not None]
         )
+        answers = _side_by_side(lambda c: service.ask(c, registries), considered, results)
+        wanted = {
+            registration_id: student for registration_id, answer in answers.items()
+            if (student := service.degrees_wanted(considered[registration_id], answer))
+        }
+        degrees = {}
+        if wanted:
+            try:
+                degrees = service.repository.recorded_degrees(wanted.values())
+            except TransientFailure as exc:
+                # Only the registrations whose decision rests on recorded degrees wait.
+                results.update(dict.fromkeys(wanted, exc))
+                answers = {key: a for key, a in answers.items() if key not in wanted}
+        concluding = {key: (considered[key], answer) for key, answer in answers.items()}
         return list(_side_by_side(
-            lambda c: service.conclude(c, registries), considered, results
+            lambda item: service.conclude(*item, degrees), concluding, results
         ).values())
 
 

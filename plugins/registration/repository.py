@@ -15,7 +15,7 @@ failures that outlasted the client's retries are :class:`TransientFailure`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -216,10 +216,13 @@ class RegistrationRepository:
             )
             return [str(row[m.id]).lower() for row in rows]
 
-    def recorded_degrees(self, source: str, student_ref: str) -> list[Degree]:
-        """The degrees the degree table holds for a student of register ``source``."""
+    def recorded_degrees(
+        self, students: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[Degree]]:
+        """The degrees the degree table holds for each (register, student ref) of
+        ``students``, in one read."""
         with _translated():
-            return DegreeTable(self.client, self.schema.degree).for_student(source, student_ref)
+            return DegreeTable(self.client, self.schema.degree).for_students(students)
 
     def team_ids(self, name: str) -> list[str]:
         """The ids of the teams called ``name`` (at most two: one is the answer wanted)."""

@@ -10,7 +10,8 @@ means "re-read and decide again", at most ``max_attempts`` times.
 Dataverse round trips per registration: one read and one change set (two), plus one read
 when the event carried no usable values (trimmed) or values the registration no longer has,
 and one read of the degrees recorded for a new person the student register knows when the
-alumni rule asks for a degree and does not hold without them.
+alumni rule asks for a degree and does not hold without them (a queue batch makes that one
+read for all its registrations that need it: :meth:`RegistrationService.degrees_wanted`).
 Registry look-ups are not Dataverse round trips.
 
 The ports are injected: the client, the registries and the clock, so tests pass fakes or
@@ -21,7 +22,7 @@ registration id and outcome; never an identity number or an e-mail address.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -38,7 +39,7 @@ from plugins.dataverse.batch import BatchRequest
 from plugins.dataverse.client import DataverseClient
 from plugins.identity import normalise_email, parse_national_id
 from plugins.registries.errors import RegistryError
-from plugins.registries.models import RegistryPerson, StudyFacts
+from plugins.registries.models import Degree, RegistryPerson, StudyFacts
 from plugins.sync.repository import Tombstones
 
 from .decision import (
@@ -63,6 +64,9 @@ from .validation import check_registration
 from .writeback import Subject, WriteOptions, plan_admin_followup, plan_decision
 
 log = logging.getLogger(__name__)
+
+# A student as the degree table knows them: (register, the register's own student id).
+StudentKey = tuple[str, str]
 
 Clock = Callable[[], datetime]
 Result = Literal["decided", "unchanged", "skipped", "gone", "ignored", "failed"]
@@ -283,7 +287,8 @@ class RegistrationService:
 
         Raises :class:`TransientFailure`.
         """
-        return self.conclude(self.consider(read))
+        considered = self.consider(read)
+        return self.conclude(considered, self.ask(considered))
 
     def consider(self, read: DecisionRead) -> Considered:
         """A registration as read, checked and matched: everything its decision needs but
@@ -319,12 +324,44 @@ class RegistrationService:
             facts = facts.model_copy(update={"erased": True})
         return Considered(read, facts, checked.national_id, contacts, now)
 
-    def conclude(self, considered: Considered, registries: Registries | None = None) -> Pending:
-        """The decision on ``considered``, asking ``registries`` (by default the service's;
-        a batch passes them :meth:`Registries.prefetched` for its numbers) when it rests on
-        them.
+    def ask(
+        self, considered: Considered, registries: Registries | None = None
+    ) -> RegistryFacts | None:
+        """What the registries say about ``considered``'s person, or None when its decision
+        does not rest on them (``registries``: by default the service's; a batch passes
+        them :meth:`Registries.prefetched` for its numbers).
 
-        Raises :class:`TransientFailure`, also when a registry fails.
+        Raises :class:`TransientFailure` when a registry fails.
+        """
+        if not asks_registries(considered.facts):
+            return None
+        try:
+            return (registries or self.registries).ask(considered.national_id)
+        except RegistryError as exc:
+            raise TransientFailure(f"registry: {exc}") from exc
+
+    def degrees_wanted(
+        self, considered: Considered, registry: RegistryFacts | None
+    ) -> StudentKey | None:
+        """The student (register, student ref) whose recorded degrees the decision on
+        ``considered`` rests on, given the registries' answer ``registry``: the alumni rule
+        asks for a degree and does not hold on the registers' facts alone. None otherwise."""
+        if registry is None:
+            return None
+        return self._on_register_facts(considered.facts.registration, registry, considered.now)[1]
+
+    def conclude(
+        self,
+        considered: Considered,
+        registry: RegistryFacts | None,
+        degrees: Mapping[StudentKey, list[Degree]] | None = None,
+    ) -> Pending:
+        """The decision on ``considered`` with the registries' answer ``registry`` (None:
+        the decision does not rest on them) and the degrees recorded for the student when
+        the alumni rule needs them: from ``degrees`` (a batch reads them for all its
+        registrations at once, :meth:`degrees_wanted`), else read here.
+
+        Raises :class:`TransientFailure`.
         """
         read, facts, national_id, now = (
             considered.read, considered.facts, considered.national_id, considered.now
@@ -332,11 +369,9 @@ class RegistrationService:
         registration = facts.registration
         if registration.status is not Status.RECEIVED:
             return Pending(registration.id, decide(facts), None, now)
-        registry = RegistryFacts()
-        if asks_registries(facts):
-            facts, registry = self._with_registries(
-                facts, national_id, registries or self.registries, now
-            )
+        answered = RegistryFacts()
+        if registry is not None:
+            facts, answered = self._with_registries(facts, registry, degrees, now)
         decision = decide(facts)
         matched = next((c for c in considered.contacts if c.person.id == decision.person_id),
                        None)
@@ -344,8 +379,8 @@ class RegistrationService:
             record=read.record,
             national_id=national_id,
             person=matched,
-            registry_person=registry.person,
-            student=registry.student or self._refreshed_student(decision, national_id),
+            registry_person=answered.person,
+            student=answered.student or self._refreshed_student(decision, national_id),
         )
         return Pending(registration.id, decision, subject, now)
 
@@ -365,15 +400,14 @@ class RegistrationService:
         return self.repository.read_contacts(wanted) if wanted is not None else ()
 
     def _with_registries(
-        self, facts: Facts, national_id: str | None, registries: Registries, now: datetime
+        self,
+        facts: Facts,
+        registry: RegistryFacts,
+        degrees: Mapping[StudentKey, list[Degree]] | None,
+        now: datetime,
     ) -> tuple[Facts, RegistryFacts]:
-        """``facts`` with what the registries say about ``national_id`` and the alumni rule
-        on it."""
-        try:
-            registry = registries.ask(national_id)
-        except RegistryError as exc:
-            raise TransientFailure(f"registry: {exc}") from exc
-        eligibility, study = self._eligibility(facts.registration, registry, now)
+        """``facts`` with what the registries said (``registry``) and the alumni rule on it."""
+        eligibility, study = self._eligibility(facts.registration, registry, degrees, now)
         if registry.student is not None:
             student = registry.student.model_copy(update={"study": study})
             registry = registry.model_copy(update={"student": student})
@@ -384,15 +418,15 @@ class RegistrationService:
         })
         return facts, registry
 
-    def _eligibility(
+    def _on_register_facts(
         self, registration: Registration, registry: RegistryFacts, now: datetime
-    ) -> tuple[Eligibility, StudyFacts | None]:
-        """The alumni rule on the registers' facts, and the facts; when the rule does not
-        hold and asks for a degree, again with the degrees recorded for the student from the
-        register's event feed (one more Dataverse round trip, only then)."""
+    ) -> tuple[Eligibility, StudentKey | None]:
+        """The alumni rule on the registers' facts, and the student whose recorded degrees
+        may change it (the rule does not hold and asks for a degree), if any."""
         rule = self.settings.alumni_rule
-        declared = registration.self_declared_alumnus
-        eligibility = evaluate(rule, registry.study, self_declared=declared, today=now.date())
+        eligibility = evaluate(rule, registry.study,
+                               self_declared=registration.self_declared_alumnus,
+                               today=now.date())
         student = registry.student
         if (
             eligibility.eligible
@@ -400,12 +434,31 @@ class RegistrationService:
             or student.registry_ref is None
             or not rule.uses("degree_awarded")
         ):
+            return eligibility, None
+        return eligibility, (student.source.value, student.registry_ref)
+
+    def _eligibility(
+        self,
+        registration: Registration,
+        registry: RegistryFacts,
+        degrees: Mapping[StudentKey, list[Degree]] | None,
+        now: datetime,
+    ) -> tuple[Eligibility, StudyFacts | None]:
+        """The alumni rule on the registers' facts, and the facts; when the rule does not
+        hold and asks for a degree, again with the degrees recorded for the student from the
+        register's event feed (from ``degrees``, else one more Dataverse round trip)."""
+        eligibility, student = self._on_register_facts(registration, registry, now)
+        if student is None:
             return eligibility, registry.study
-        recorded = self.repository.recorded_degrees(student.source.value, student.registry_ref)
+        if degrees is None or student not in degrees:
+            degrees = self.repository.recorded_degrees([student])
+        recorded = degrees[student]
         if not recorded:
             return eligibility, registry.study
         study = with_degrees(registry.study, recorded)
-        return evaluate(rule, study, self_declared=declared, today=now.date()), study
+        return evaluate(self.settings.alumni_rule, study,
+                        self_declared=registration.self_declared_alumnus,
+                        today=now.date()), study
 
     def _refreshed_student(
         self, decision: Decision, national_id: str | None
