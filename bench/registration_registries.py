@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200, help="registrations per way")
     args = parser.parse_args(argv)
-    numbers = norwegian_numbers(2 * args.count)
+    numbers = list(norwegian_numbers(2 * args.count))
     bulk_numbers, single_numbers = numbers[: args.count], numbers[args.count :]
     with tempfile.TemporaryDirectory(prefix="bench-registries-") as state:
         config = SandboxConfig(https=True, state_dir=state, limits=UNLIMITED)
